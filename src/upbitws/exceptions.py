@@ -108,7 +108,9 @@ class MissingExtraError(ConfigurationError, ImportError):
     """An optional feature needs an extra: ``pip install 'upbitws[EXTRA]'``."""
 
     def __init__(self, feature: str, extra: str) -> None:
-        super().__init__(f"{feature} needs the optional dependencies: pip install 'upbitws[{extra}]'")
+        super().__init__(
+            f"{feature} needs the optional dependencies: pip install 'upbitws[{extra}]'"
+        )
         self.extra = extra
 
 
