@@ -241,9 +241,7 @@ class Liveness:
         dead_at = self._dead_at()
         if dead_at is not None and now >= dead_at:
             if policy.mode == "ping":
-                return Dead(
-                    f"no pong or other frame within {policy.pong_timeout:g} s of a ping"
-                )
+                return Dead(f"no pong or other frame within {policy.pong_timeout:g} s of a ping")
             return Dead(
                 f'no {{"status":"UP"}} or other frame for {policy.pong_timeout:g} s '
                 "after the text PING"

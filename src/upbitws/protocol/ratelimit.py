@@ -31,6 +31,11 @@ MESSAGE_WINDOWS: tuple[tuple[int, float], ...] = ((5, 1.0), (100, 60.0))
 #: ``websocket-connect``: 5/s per IP or pocket (protocol §7).
 CONNECT_WINDOWS: tuple[tuple[int, float], ...] = ((5, 1.0),)
 
+# Waits shorter than this are rounding noise (``now + delay(now)`` need not land exactly on
+# the boundary); treating them as 0 avoids a useless sub-nanosecond sleep. ``margin``
+# dwarfs it.
+_EPSILON = 1e-9
+
 
 class SlidingWindowLimiter:
     """At most ``count`` events in any ``period`` seconds, for every ``(count, period)``.
@@ -73,7 +78,7 @@ class SlidingWindowLimiter:
             if size >= count:
                 # The count-th most recent event must have left the (widened) window.
                 wait = max(wait, events[-count] + period + self.margin - now)
-        return wait
+        return wait if wait > _EPSILON else 0.0
 
     def record(self, now: float) -> None:
         """Count one event at ``now`` (the oldest beyond the largest window is dropped)."""
