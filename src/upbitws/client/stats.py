@@ -1,0 +1,179 @@
+"""Statistics of a stream (issue 4 §6; reference design item 7): counters the connections
+update in place, and an immutable :class:`StatsSnapshot` for the user.
+
+Times shown to people are in KST (UTC+9, no DST), as the reference design asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Final
+
+from upbitws.protocol.latency import LatencyRecorder, LatencySnapshot
+
+__all__ = ["KST", "ConnectionStats", "StatsSnapshot", "StreamCounters", "format_kst"]
+
+#: Korea Standard Time. Upbit's own ``*_kst`` fields and announcements use it.
+KST: Final = timezone(timedelta(hours=9), "KST")
+
+
+def format_kst(epoch: float | None) -> str:
+    """``2026-11-22 13:15:56 KST`` for an epoch time, ``-`` for ``None``."""
+    if epoch is None:
+        return "-"
+    return datetime.fromtimestamp(epoch, tz=UTC).astimezone(KST).strftime("%Y-%m-%d %H:%M:%S KST")
+
+
+@dataclass(slots=True)
+class ConnectionStats:
+    """Counters of one endpoint's connection (``public`` or ``private``)."""
+
+    endpoint: str
+    state: str = "idle"  # idle, connecting, open, backoff, closed, failed
+    first_connected_at: float | None = None
+    connected_at: float | None = None  # current connection; None while down
+    connected_monotonic: float | None = None
+    connects: int = 0
+    reconnections: int = 0
+    attempts: int = 0
+    messages_sent: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None
+
+
+@dataclass(slots=True)
+class StreamCounters:
+    """Mutable counters shared by a stream's connections; read through :meth:`snapshot`."""
+
+    received: dict[str, int] = field(default_factory=dict)
+    bytes_received: int = 0
+    frames_received: int = 0
+    decode_errors: int = 0
+    latency: LatencyRecorder = field(default_factory=LatencyRecorder)
+    connections: dict[str, ConnectionStats] = field(default_factory=dict)
+    gaps_opened: int = 0
+    gaps_filled: int = 0
+    gaps_unrecoverable: int = 0
+    trades_recovered: int = 0
+    duplicates_suppressed: int = 0
+
+    def connection(self, endpoint: str) -> ConnectionStats:
+        stats = self.connections.get(endpoint)
+        if stats is None:
+            stats = self.connections[endpoint] = ConnectionStats(endpoint)
+        return stats
+
+    def error(self, endpoint: str, error: BaseException, at: float) -> None:
+        conn = self.connection(endpoint)
+        conn.last_error = f"{type(error).__name__}: {error}"
+        conn.last_error_at = at
+
+    def snapshot(
+        self,
+        *,
+        now: float,
+        monotonic: float,
+        queue_depth: int,
+        conflated: dict[str, int],
+        dropped: dict[str, int],
+    ) -> StatsSnapshot:
+        conns = tuple(
+            ConnectionStats(**{f: getattr(c, f) for f in c.__slots__})
+            for c in self.connections.values()
+        )
+        uptime = sum(
+            monotonic - c.connected_monotonic for c in conns if c.connected_monotonic is not None
+        )
+        errors = [c for c in conns if c.last_error_at is not None]
+        last = max(errors, key=lambda c: c.last_error_at or 0.0) if errors else None
+        firsts = [c.first_connected_at for c in conns if c.first_connected_at is not None]
+        open_conns = [c for c in conns if c.state == "open"]
+        state = (
+            "open"
+            if conns and len(open_conns) == len(conns)
+            else (conns[0].state if len(conns) == 1 else _combined_state(conns))
+        )
+        return StatsSnapshot(
+            taken_at=now,
+            state=state,
+            connected_at=min(firsts) if firsts else None,
+            uptime=uptime / max(len(open_conns), 1),
+            received=dict(self.received),
+            messages_received=sum(self.received.values()),
+            frames_received=self.frames_received,
+            bytes_received=self.bytes_received,
+            messages_sent=sum(c.messages_sent for c in conns),
+            reconnections=sum(c.reconnections for c in conns),
+            decode_errors=self.decode_errors,
+            conflated=dict(conflated),
+            dropped=dict(dropped),
+            queue_depth=queue_depth,
+            last_error=last.last_error if last else None,
+            last_error_at=last.last_error_at if last else None,
+            latency=self.latency.snapshot(),
+            gaps_opened=self.gaps_opened,
+            gaps_filled=self.gaps_filled,
+            gaps_unrecoverable=self.gaps_unrecoverable,
+            trades_recovered=self.trades_recovered,
+            duplicates_suppressed=self.duplicates_suppressed,
+            connections=conns,
+        )
+
+
+def _combined_state(conns: tuple[ConnectionStats, ...]) -> str:
+    if not conns:
+        return "idle"
+    states = {c.state for c in conns}
+    return "degraded" if "open" in states else sorted(states)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSnapshot:
+    """A point-in-time copy of a stream's statistics (epoch seconds for times)."""
+
+    taken_at: float
+    state: str
+    connected_at: float | None  # first successful connection
+    uptime: float  # seconds the current connection(s) have been open
+    received: dict[str, int]  # messages per type
+    messages_received: int
+    frames_received: int
+    bytes_received: int
+    messages_sent: int
+    reconnections: int
+    decode_errors: int
+    conflated: dict[str, int]
+    dropped: dict[str, int]
+    queue_depth: int
+    last_error: str | None
+    last_error_at: float | None
+    latency: LatencySnapshot  # Upbit ``timestamp`` → receipt, ms
+    gaps_opened: int
+    gaps_filled: int
+    gaps_unrecoverable: int
+    trades_recovered: int
+    duplicates_suppressed: int
+    connections: tuple[ConnectionStats, ...]
+
+    def summary(self) -> str:
+        """One line for logs, times in KST."""
+        lat = self.latency
+
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1f}"
+
+        err = (
+            f" last_error={self.last_error!r} at {format_kst(self.last_error_at)}"
+            if self.last_error
+            else ""
+        )
+        return (
+            f"state={self.state} since={format_kst(self.connected_at)} "
+            f"uptime={self.uptime:.0f}s msgs_in={self.messages_received} "
+            f"bytes_in={self.bytes_received} msgs_out={self.messages_sent} "
+            f"reconnects={self.reconnections} decode_errors={self.decode_errors} "
+            f"conflated={sum(self.conflated.values())} dropped={sum(self.dropped.values())} "
+            f"queue={self.queue_depth} latency_ms p50={ms(lat.p50)} p99={ms(lat.p99)} "
+            f"max={ms(lat.max)} gaps={self.gaps_opened}/{self.gaps_filled}{err}"
+        )
