@@ -1,0 +1,108 @@
+"""The architecture's arrows (design §3), enforced: an arrow only written down gets broken."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import upbitws
+
+PACKAGE = Path(upbitws.__file__).parent
+
+FORBIDDEN = {
+    # sans-I/O core: no event loop, no sockets, no ambient clock or randomness (design §4.1)
+    "protocol": {
+        "asyncio",
+        "aiohttp",
+        "time",
+        "random",
+        "uuid",
+        "upbitws.client",
+        "upbitws.simulator",
+        "upbitws.cli",
+        "socket",
+    },
+    "models": {
+        "asyncio",
+        "aiohttp",
+        "time",
+        "random",
+        "upbitws.client",
+        "upbitws.simulator",
+        "upbitws.protocol",
+        "upbitws.cli",
+    },
+    "simulator": {"upbitws.client", "upbitws.cli"},
+    "client": {"upbitws.simulator", "upbitws.cli"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _violations(layer: str) -> list[str]:
+    out = []
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        for name in _imports(path):
+            for banned in FORBIDDEN[layer]:
+                if name == banned or name.startswith(banned + "."):
+                    out.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    return out
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_imports_follow_the_arrows(layer: str) -> None:
+    assert (PACKAGE / layer).is_dir()
+    assert _violations(layer) == []
+
+
+def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "x.py"
+    bad.write_text("import asyncio\nfrom upbitws.client import stream\n")
+    assert _imports(bad) == {"asyncio", "upbitws.client"}
+
+
+def test_public_exports_are_importable_and_sorted() -> None:
+    for name in upbitws.__all__:
+        assert hasattr(upbitws, name), name
+    assert sorted(upbitws.__all__) == sorted(set(upbitws.__all__))
+    for name in (
+        "connect",
+        "Stream",
+        "decode",
+        "encode",
+        "to_dict",
+        "Credentials",
+        "ticker",
+        "trade",
+        "orderbook",
+        "candle",
+        "my_order",
+        "my_asset",
+        "announcement",
+        "UpbitWSError",
+        "MessageDecodeError",
+        "SubscriptionError",
+    ):
+        assert name in upbitws.__all__
+
+
+def test_every_module_declares_all() -> None:
+    missing = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "__main__.py"
+        and "__all__" not in p.read_text(encoding="utf-8")
+        and p.read_text(encoding="utf-8").strip()
+    ]
+    assert missing == []
