@@ -1,0 +1,326 @@
+"""The simulator: one aiohttp app on one host:port, like api.upbit.com (issue 3 §1, §5, §6).
+
+Routes: ``/websocket/v1`` and ``/websocket/v1/private`` (WebSocket), the quotation REST routes
+of ``rest.py``, and the control routes ``/_sim/orders``, ``/_sim/faults``, ``/_sim/stats``,
+``/_sim/account``. Use it in process::
+
+    async with Simulator(seed=1, markets=["KRW-BTC", "KRW-ETH"]) as sim:
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(sim.ws_url) as ws:
+                ...
+
+or from the command line: ``upbitws simulate --port 8080``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from upbitws.models import StreamType, Trade
+from upbitws.simulator.account import Account, OrderError
+from upbitws.simulator.auth import AuthFailure, JWTVerifier
+from upbitws.simulator.catalog import build_catalog
+from upbitws.simulator.config import SimulatorConfig
+from upbitws.simulator.engine import Exchange
+from upbitws.simulator.faults import Fault, FaultBook
+from upbitws.simulator.frames import trade_frame
+from upbitws.simulator.limits import KeyedWindow
+from upbitws.simulator.requests import ERROR_MESSAGES
+from upbitws.simulator.rest import RestRoutes, json_response
+from upbitws.simulator.session import Session
+from upbitws.simulator.stats import Stats
+
+__all__ = ["PRIVATE_PATH", "PUBLIC_PATH", "Simulator"]
+
+PUBLIC_PATH = "/websocket/v1"
+PRIVATE_PATH = "/websocket/v1/private"
+_SHUTDOWN = 2.0  # seconds given to live connections to close on exit
+
+
+def _error(
+    status: int, name: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return json_response({"error": {"name": name, "message": message}}, status, headers)
+
+
+class Simulator:
+    """A local Upbit. Every keyword is a :class:`SimulatorConfig` field (documented there)."""
+
+    def __init__(self, config: SimulatorConfig | None = None, **knobs: Any) -> None:
+        self.config = replace(config or SimulatorConfig(), **knobs)
+        cfg = self.config
+        markets = list(cfg.markets) if cfg.markets is not None else None
+        self.exchange = Exchange(
+            build_catalog(markets, cfg.market_count),
+            seed=cfg.seed,
+            trade_rate=cfg.trade_rate,
+            history_size=cfg.history_size,
+        )
+        self.account = Account(self.exchange, cfg.balances, cfg.seed)
+        self._verifier = JWTVerifier(cfg.access_key, cfg.secret_key)
+        self._faults = FaultBook()
+        self._stats = Stats()
+        self._connects = None if cfg.connect_limit is None else KeyedWindow(cfg.connect_limit)
+        self.sessions: set[Session] = set()
+        self._runner: web.AppRunner | None = None
+        self._engine: asyncio.Task[None] | None = None
+        self.host = cfg.host
+        self.port = cfg.port
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def build_app(self) -> web.Application:
+        """The aiohttp application (routes only; :meth:`start` also runs the market)."""
+        app = web.Application()
+        app.router.add_get(PUBLIC_PATH, self._public)
+        app.router.add_get(PRIVATE_PATH, self._private)
+        RestRoutes(self.exchange, self._stats, self.config.rest_rate_limit).add_to(app)
+        app.router.add_post("/_sim/orders", self._post_order)
+        app.router.add_delete("/_sim/orders/{uuid}", self._delete_order)
+        app.router.add_post("/_sim/faults", self._post_fault)
+        app.router.add_delete("/_sim/faults", self._delete_faults)
+        app.router.add_get("/_sim/stats", self._get_stats)
+        app.router.add_get("/_sim/account", self._get_account)
+        return app
+
+    async def start(self) -> None:
+        """Start the market clock and listen on ``host:port`` (port 0: a free port)."""
+        if self._runner is not None:
+            raise RuntimeError("simulator already started")
+        self.exchange.start()
+        self._engine = asyncio.create_task(self.exchange.run(), name="upbitws-sim-engine")
+        runner = web.AppRunner(self.build_app(), handle_signals=False, shutdown_timeout=_SHUTDOWN)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            await self._stop_engine()
+            raise
+        self._runner = runner
+        server = site._server
+        sockets = getattr(server, "sockets", None) or ()
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+
+    async def _stop_engine(self) -> None:
+        if self._engine is not None:
+            self._engine.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._engine
+            self._engine = None
+
+    async def aclose(self) -> None:
+        """Close every connection (1001 going away), stop listening and stop the market."""
+        for session in list(self.sessions):
+            session.close_soon(1001)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_SHUTDOWN):
+                for session in list(self.sessions):
+                    await session.finished.wait()
+        for session in list(self.sessions):
+            session.abort()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self._stop_engine()
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` (REST and control routes)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """``ws://host:port/websocket/v1``: the public (quotation) endpoint."""
+        return f"ws://{self.host}:{self.port}{PUBLIC_PATH}"
+
+    @property
+    def private_ws_url(self) -> str:
+        """``ws://host:port/websocket/v1/private``: myOrder, myAsset (Bearer JWT)."""
+        return f"ws://{self.host}:{self.port}{PRIVATE_PATH}"
+
+    # -- in-process control (same operations as the /_sim routes) --------------------------
+    def place_order(
+        self,
+        market: str,
+        side: str,
+        ord_type: str,
+        price: object = None,
+        volume: object = None,
+        identifier: str | None = None,
+    ) -> str:
+        """Place an order on the simulated account; returns its uuid (``OrderError``)."""
+        return self.account.place(market, side, ord_type, price, volume, identifier).uuid
+
+    def cancel_order(self, uuid: str) -> None:
+        """Cancel a waiting order (``OrderError`` if unknown or already finished)."""
+        self.account.cancel(uuid)
+
+    def apply_fault(self, kind: str | Fault, **fields: Any) -> int:
+        """Apply a fault (faults.py); returns how many live connections it hit now."""
+        fault = kind if isinstance(kind, Fault) else Fault(kind=kind, **fields)
+        if fault.kind == "reject_upgrade" or fault.target == "next":
+            self._faults.add(fault)
+            return 0
+        for session in list(self.sessions):
+            session.apply_fault(fault)
+        return len(self.sessions)
+
+    def clear_faults(self) -> None:
+        """Drop pending faults and lift ongoing fault modes on live connections."""
+        self._faults.clear()
+        for session in self.sessions:
+            session.clear_faults()
+
+    def stats(self) -> dict[str, Any]:
+        """Connections, subscriptions, messages sent and other counters."""
+        out: dict[str, Any] = self._stats.as_dict()
+        out["connections"] = len(self.sessions)
+        out["subscriptions"] = self.exchange.subscription_count()
+        out["trades"] = self.exchange.trade_count
+        out["pending_faults"] = self._faults.pending()
+        return out
+
+    def trades(self, market: str) -> list[Trade[Decimal]]:
+        """Every trade published for ``market`` still in history, oldest first."""
+        sim = self.exchange.markets[market]
+        return [trade_frame(market, t, StreamType.REALTIME) for t in sim.history]
+
+    # -- WebSocket ----------------------------------------------------------------------------
+    async def _public(self, request: web.Request) -> web.StreamResponse:
+        return await self._websocket(request, private=False)
+
+    async def _private(self, request: web.Request) -> web.StreamResponse:
+        return await self._websocket(request, private=True)
+
+    async def _websocket(self, request: web.Request, *, private: bool) -> web.StreamResponse:
+        cfg = self.config
+        rejection = self._faults.upgrade_rejection()
+        if rejection is not None:
+            self._stats.rejected_upgrades += 1
+            retry = rejection.retry_after_header
+            headers = {"Retry-After": retry} if retry is not None else None
+            names = {429: "Too Many Requests", 418: "I'm a teapot", 401: "INVALID_AUTH"}
+            message = ERROR_MESSAGES["INVALID_AUTH"] if rejection.status == 401 else "rejected"
+            return _error(rejection.status, names[rejection.status], message, headers)
+        authorization = request.headers.get("Authorization")
+        over_limit = False
+        left = cfg.connect_limit or 5
+        if self._connects is not None:  # websocket-connect: 5/s per IP or access key (§7)
+            key = JWTVerifier.peek_access_key(authorization) if private else None
+            admitted, left, retry_after = self._connects.admit(
+                key or request.remote or "?", request.loop.time()
+            )
+            if not admitted:
+                self._stats.rate_limited += 1
+                if cfg.rate_limit_answer == "http":
+                    headers = {
+                        "Retry-After": str(max(1, math.ceil(retry_after))),
+                        "Remaining-Req": "group=websocket; min=0; sec=0",
+                    }
+                    return _error(429, "Too Many Requests", "Too many requests", headers)
+                over_limit = True
+        auth_failed = False
+        if private:
+            try:
+                self._verifier.verify(authorization)
+            except AuthFailure:
+                if cfg.auth_failure == "http":
+                    return _error(401, "INVALID_AUTH", ERROR_MESSAGES["INVALID_AUTH"])
+                auth_failed = True
+        ws = web.WebSocketResponse(autoping=False, compress=cfg.compression, timeout=_SHUTDOWN)
+        if not ws.can_prepare(request):
+            return _error(400, "WRONG_FORMAT", "WebSocket upgrade expected")
+        # Observed on the upgrade reply: "remaining-req: group=websocket; min=300; sec=3" (§2.1).
+        ws.headers["Remaining-Req"] = f"group=websocket; min=300; sec={left}"
+        ws.headers["Limit-By-Ip"] = "Yes"
+        await ws.prepare(request)
+        session = Session(
+            ws,
+            request,
+            exchange=self.exchange,
+            config=cfg,
+            stats=self._stats,
+            private=private,
+            auth_failed=auth_failed,
+        )
+        self._stats.connections_total += 1
+        self.sessions.add(session)
+        try:
+            for fault in self._faults.for_new_connection():
+                session.apply_fault(fault)
+            if over_limit:
+                session.reject("TOO_MANY_REQUESTS", ERROR_MESSAGES["TOO_MANY_REQUESTS"])
+            await session.run()
+        finally:
+            self.sessions.discard(session)
+        return ws
+
+    # -- control routes ---------------------------------------------------------------------
+    @staticmethod
+    async def _body(request: web.Request) -> Any:
+        try:
+            return msgspec.json.decode(await request.read())
+        except msgspec.DecodeError as exc:
+            raise ValueError("body is not JSON") from exc
+
+    async def _post_order(self, request: web.Request) -> web.Response:
+        try:
+            doc = await self._body(request)
+            if not isinstance(doc, dict):
+                raise ValueError("order must be a JSON object")
+            uuid = self.place_order(
+                doc.get("market", ""),
+                doc.get("side", ""),
+                doc.get("ord_type", ""),
+                doc.get("price"),
+                doc.get("volume"),
+                doc.get("identifier"),
+            )
+        except ValueError as exc:
+            return _error(400, "invalid_parameter", str(exc))
+        except OrderError as exc:
+            return _error(exc.status, exc.name, exc.message)
+        return json_response({"uuid": uuid}, 201)
+
+    async def _delete_order(self, request: web.Request) -> web.Response:
+        uuid = request.match_info["uuid"]
+        try:
+            self.cancel_order(uuid)
+        except OrderError as exc:
+            return _error(exc.status, exc.name, exc.message)
+        return json_response({"uuid": uuid, "state": "cancel"})
+
+    async def _post_fault(self, request: web.Request) -> web.Response:
+        try:
+            fault = Fault.from_json(await self._body(request))
+        except ValueError as exc:
+            return _error(400, "invalid_fault", str(exc))
+        hit = self.apply_fault(fault)
+        return json_response({"kind": fault.kind, "target": fault.target, "connections": hit})
+
+    async def _delete_faults(self, request: web.Request) -> web.Response:
+        self.clear_faults()
+        return json_response({"cleared": True})
+
+    async def _get_stats(self, request: web.Request) -> web.Response:
+        return json_response(self.stats())
+
+    async def _get_account(self, request: web.Request) -> web.Response:
+        return json_response(self.account.snapshot())

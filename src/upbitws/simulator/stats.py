@@ -1,0 +1,25 @@
+"""Counters behind ``GET /_sim/stats`` and ``Simulator.stats()``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+__all__ = ["Stats"]
+
+
+@dataclass(slots=True)
+class Stats:
+    """Server-wide counters (the live connection and subscription counts are added on read)."""
+
+    connections_total: int = 0
+    messages_sent: int = 0
+    messages_received: int = 0
+    errors_sent: int = 0
+    rejected_upgrades: int = 0
+    rate_limited: int = 0
+    idle_timeouts: int = 0
+    slow_consumers: int = 0
+    rest_requests: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
