@@ -1,0 +1,180 @@
+"""``upbitws simulate``: run the local Upbit simulator (or its benchmark feed) until stopped.
+
+The first stdout line is always ``upbitws simulator listening on http://HOST:PORT`` (flushed),
+so scripts can wait for it; SIGINT and SIGTERM close every connection and exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from upbitws.simulator import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, Simulator
+from upbitws.simulator.bench import BenchConfig, BenchReport, BenchServer
+
+__all__ = ["simulate"]
+
+DEFAULT_PORT = 8765
+
+
+class AuthFailure(StrEnum):
+    frame = "frame"
+    http = "http"
+
+
+class RateLimitAnswer(StrEnum):
+    http = "http"
+    frame = "frame"
+
+
+class BenchFeed(StrEnum):
+    trade = "trade"
+    ticker = "ticker"
+    orderbook = "orderbook"
+    mix = "mix"
+
+
+class BenchFormat(StrEnum):
+    default = "DEFAULT"
+    simple = "SIMPLE"
+
+
+def simulate(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port)")] = DEFAULT_PORT,
+    seed: Annotated[int, typer.Option(help="Seed: fixes every market's trade tape")] = 1,
+    markets: Annotated[
+        str | None, typer.Option(help="Comma-separated codes, e.g. KRW-BTC,KRW-ETH")
+    ] = None,
+    market_count: Annotated[
+        int | None, typer.Option(help="Serve the first N catalog markets (default 12)")
+    ] = None,
+    idle_timeout: Annotated[
+        float, typer.Option(help="Seconds without a received frame before an abrupt close")
+    ] = 120.0,
+    status_interval: Annotated[
+        float, typer.Option(help='Seconds between {"status":"UP"} after a text PING')
+    ] = 10.0,
+    rate: Annotated[float, typer.Option(help="Trade-rate multiplier for every market")] = 1.0,
+    access_key: Annotated[
+        str, typer.Option(envvar="UPBIT_SIM_ACCESS_KEY", help="The simulator's access key")
+    ] = DEFAULT_ACCESS_KEY,
+    secret_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="UPBIT_SIM_SECRET_KEY",
+            help="The simulator's secret key (default: a built-in test key)",
+            show_default=False,
+        ),
+    ] = None,
+    auth_failure: Annotated[
+        AuthFailure, typer.Option(help="Bad JWT: INVALID_AUTH frame, or HTTP 401 on the upgrade")
+    ] = AuthFailure.frame,
+    rate_limit_answer: Annotated[
+        RateLimitAnswer, typer.Option(help="Over the connect limit: HTTP 429, or error frame")
+    ] = RateLimitAnswer.http,
+    connect_limit: Annotated[
+        int, typer.Option(help="Upgrades per second per IP / access key (0: off)")
+    ] = 5,
+    bench_feed: Annotated[
+        BenchFeed | None, typer.Option(help="Benchmark mode: push this feed to every connection")
+    ] = None,
+    bench_rate: Annotated[
+        float, typer.Option(help="Benchmark messages per second (0: as fast as possible)")
+    ] = 0.0,
+    bench_count: Annotated[int, typer.Option(help="Benchmark frames per connection")] = 100_000,
+    bench_format: Annotated[
+        BenchFormat, typer.Option(help="Benchmark frame keys: DEFAULT or SIMPLE")
+    ] = BenchFormat.default,
+) -> None:
+    """Run a local Upbit (WebSocket + REST on one port) until SIGINT/SIGTERM."""
+    if bench_feed is not None:
+        bench = BenchServer(
+            BenchConfig(
+                feed=bench_feed.value,
+                format=bench_format.value,
+                rate=bench_rate or None,
+                count=bench_count,
+                seed=seed,
+                host=host,
+                port=port,
+            )
+        )
+        asyncio.run(_serve_bench(bench))
+        return
+    try:
+        sim = Simulator(
+            seed=seed,
+            markets=[m for m in markets.split(",") if m.strip()] if markets else None,
+            market_count=market_count,
+            idle_timeout=idle_timeout,
+            status_interval=status_interval,
+            trade_rate=rate,
+            access_key=access_key,
+            secret_key=secret_key or DEFAULT_SECRET_KEY,
+            auth_failure=auth_failure.value,
+            rate_limit_answer=rate_limit_answer.value,
+            connect_limit=connect_limit or None,
+            host=host,
+            port=port,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    asyncio.run(_serve(sim))
+
+
+async def _until_signalled() -> None:
+    """Wait for SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in signals:
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+def _announce(url: str, *lines: str) -> None:
+    print(f"upbitws simulator listening on {url}", flush=True)
+    for line in lines:
+        print(line, flush=True)
+
+
+async def _serve(sim: Simulator) -> None:
+    async with sim:
+        markets = ", ".join(sim.exchange.markets)
+        _announce(
+            sim.url,
+            f"public   {sim.ws_url}",
+            f"private  {sim.private_ws_url}  (access key {sim.config.access_key})",
+            f"markets  {markets}",
+        )
+        await _until_signalled()
+    print("upbitws simulator stopped", file=sys.stderr, flush=True)
+
+
+async def _serve_bench(bench: BenchServer) -> None:
+    def report(result: BenchReport) -> None:
+        print(result.describe(), flush=True)
+
+    bench.on_report = report
+    async with bench:
+        cfg = bench.config
+        pace = f"{cfg.rate:,.0f} msgs/s" if cfg.rate else "as fast as possible"
+        _announce(
+            bench.url,
+            f"bench    {bench.ws_url}: {cfg.count} {cfg.feed} frames ({cfg.format}) per "
+            f"connection, {pace}",
+        )
+        await _until_signalled()
+    print("upbitws simulator stopped", file=sys.stderr, flush=True)
