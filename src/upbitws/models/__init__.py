@@ -48,6 +48,7 @@ from upbitws.models.market import (
     Trade,
 )
 from upbitws.models.private import Announcement, AssetBalance, MyAsset, MyOrder
+from upbitws.models.recovered import RecoveredTrade
 
 #: Every message ``decode`` returns in exact mode.
 Message: TypeAlias = (
@@ -109,6 +110,7 @@ __all__ = [
     "Orderbook",
     "OrderbookUnit",
     "PriceLevel",
+    "RecoveredTrade",
     "SmpType",
     "StatusFrame",
     "StreamType",
