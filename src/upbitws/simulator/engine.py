@@ -147,18 +147,19 @@ class Exchange:
             ask[0], ask[1], bid[0], bid[1],
         )  # fmt: skip
         sim.record(trade)
-        self._published(sim, trade)
+        self._published(sim, trade, hooks=False)  # an account fill never fills the account
         return trade
 
-    def _published(self, sim: MarketSim, trade: TapeTrade) -> None:
+    def _published(self, sim: MarketSim, trade: TapeTrade, *, hooks: bool = True) -> None:
         self.trade_count += 1
         code = sim.code
         self._fan_out(("trade", code), lambda: trade_frame(code, trade, StreamType.REALTIME))
         self._fan_out(("ticker", code), lambda: ticker_frame(sim, StreamType.REALTIME))
         self._book_dirty.add(code)
         self._candle_dirty.add(code)
-        for hook in self.trade_hooks:
-            hook(code, trade)
+        if hooks:
+            for hook in self.trade_hooks:
+                hook(code, trade)
 
     def _flush_books(self) -> None:
         dirty, self._book_dirty = self._book_dirty, set()

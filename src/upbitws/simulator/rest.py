@@ -15,6 +15,7 @@ a bad parameter. Every response carries ``Remaining-Req: group=…; min=…; sec
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,7 +93,7 @@ class RestRoutes:
         if self._window is None:
             return {"Remaining-Req": f"group={group}; min=600; sec=9"}
         key = f"{request.remote or '?'}|{group}"
-        admitted, left, retry = self._window.admit(key, request.loop.time())
+        admitted, left, retry = self._window.admit(key, asyncio.get_running_loop().time())
         if not admitted:
             headers = {
                 "Remaining-Req": f"group={group}; min=0; sec=0",

@@ -225,7 +225,7 @@ class Simulator:
         if self._connects is not None:  # websocket-connect: 5/s per IP or access key (§7)
             key = JWTVerifier.peek_access_key(authorization) if private else None
             admitted, left, retry_after = self._connects.admit(
-                key or request.remote or "?", request.loop.time()
+                key or request.remote or "?", asyncio.get_running_loop().time()
             )
             if not admitted:
                 self._stats.rate_limited += 1
