@@ -20,6 +20,7 @@ from upbitws.protocol.backfill import (
     BackfillPlanner,
     PageRequest,
     TradeMark,
+    merge_recovered,
 )
 from upbitws.protocol.dedupe import TradeDeduper
 
@@ -308,3 +309,30 @@ def test_property_recovered_is_exactly_the_gap(
     held = {r.sequential_id for r in rows[j:]}
     out, _ = planner.recovered(deduper_with("c", rows[: k + 1]), live=held)
     assert out == sorted(rows[k + 1 : j], key=lambda r: (r.trade_timestamp, r.sequential_id))
+
+
+def test_rounds_merge_into_one_ordered_tape() -> None:
+    """A second round (the live tail was lost meanwhile) re-reads from the first's top."""
+    rows = history(1_000)
+    last, first_live, later_live = rows[99], rows[500], rows[800]
+    one = BackfillPlanner[Row](
+        "c",
+        last.trade_timestamp,
+        anchor=last.sequential_id,
+        first_live=TradeMark(first_live.sequential_id, first_live.trade_timestamp),
+    )
+    run(one, FakeRest(rows))
+    assert one.top == first_live.trade_timestamp
+    two = BackfillPlanner[Row](
+        "c",
+        one.top,
+        first_live=TradeMark(later_live.sequential_id, later_live.trade_timestamp),
+        slack_ms=5,
+    )
+    run(two, FakeRest(rows))
+    assert one.complete
+    assert two.complete
+    out, _ = merge_recovered(
+        "c", [one, two], deduper_with("c", rows[:100]), live={r.sequential_id for r in rows[800:]}
+    )
+    assert out == sorted(rows[100:800], key=lambda r: (r.trade_timestamp, r.sequential_id))

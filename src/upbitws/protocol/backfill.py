@@ -24,14 +24,14 @@ How a gap of one code is closed:
 * **Limits.** After ``max_pages`` pages without reaching ``since`` the gap is
   unrecoverable ("REST cannot reach back far enough"); a page that brings no new row (a
   cursor that does not advance) ends it too.
-* **Result.** :meth:`BackfillPlanner.recovered` merges the pages, keeps rows at or after
-  ``since - slack_ms``, drops what is delivered already (the deduper) or will be delivered
-  live, and sorts the rest by ``(trade_timestamp, sequential_id)``.
+* **Result.** :func:`merge_recovered` merges the pages (of one or more rounds), keeps rows
+  at or after ``since - slack_ms``, drops what is delivered already (the deduper) or will
+  be delivered live, and sorts the rest by ``(trade_timestamp, sequential_id)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Generic, Protocol, TypeVar
 
@@ -46,6 +46,7 @@ __all__ = [
     "PageRequest",
     "TradeLike",
     "TradeMark",
+    "merge_recovered",
 ]
 
 #: ``count`` of every page: the most REST returns at once.
@@ -207,25 +208,43 @@ class BackfillPlanner(Generic[T]):
         self.complete = reason is None
         self.reason = reason
 
+    @property
+    def rows(self) -> list[T]:
+        """The rows read so far at or after ``since - slack_ms``, in no particular order."""
+        return list(self._rows.values())
+
     def recovered(
         self, deduper: TradeDeduper, *, live: Container[int] = frozenset()
     ) -> tuple[list[T], int]:
-        """The missing trades, ordered by ``(trade_timestamp, sequential_id)``, and how many
-        rows were duplicates of delivered trades.
+        """:func:`merge_recovered` of this planner alone."""
+        return merge_recovered(self.code, [self], deduper, live=live)
 
-        Rows whose id is in ``live`` (trades received live, delivered after these) are left
-        out; the others are recorded in ``deduper``.
-        """
-        out: list[T] = []
-        duplicates = 0
-        code = self.code
-        ordered = sorted(self._rows.values(), key=lambda r: (r.trade_timestamp, r.sequential_id))
-        for row in ordered:
-            sid = row.sequential_id
-            if sid in live:
-                continue
-            if deduper.seen(code, sid):
-                duplicates += 1
-                continue
-            out.append(row)
-        return out, duplicates
+
+def merge_recovered(
+    code: str,
+    planners: Iterable[BackfillPlanner[T]],
+    deduper: TradeDeduper,
+    *,
+    live: Container[int] = frozenset(),
+) -> tuple[list[T], int]:
+    """The missing trades read by ``planners`` (successive rounds of one gap), ordered by
+    ``(trade_timestamp, sequential_id)``, and how many rows duplicated delivered trades.
+
+    Rows whose id is in ``live`` (trades received live, delivered after these) are left out;
+    the others are recorded in ``deduper``, so a later live copy is suppressed.
+    """
+    merged: dict[int, T] = {}
+    for planner in planners:
+        for row in planner.rows:
+            merged.setdefault(row.sequential_id, row)
+    out: list[T] = []
+    duplicates = 0
+    for row in sorted(merged.values(), key=lambda r: (r.trade_timestamp, r.sequential_id)):
+        sid = row.sequential_id
+        if sid in live:
+            continue
+        if deduper.seen(code, sid):
+            duplicates += 1
+            continue
+        out.append(row)
+    return out, duplicates
