@@ -117,6 +117,19 @@ class MessageBuffer:
             self._items.append(_Event(gap))
             self._wake()
 
+    @property
+    def queued(self) -> int:
+        """Queue-policy messages waiting (trades, private types); at most ``queue_size``
+        except right after :meth:`put_unbounded`."""
+        return self._queued
+
+    def put_unbounded(self, message: Any) -> None:
+        """Queue a message past the bound: for trade backfill (issue 6), whose recovered and
+        held trades are already in memory and bounded by their own limits."""
+        self._queued += 1
+        self._items.append(message)
+        self._wake()
+
     def put_event(self, event: object) -> None:
         """Add a lifecycle event; events are never dropped or conflated."""
         self._items.append(_Event(event))

@@ -12,6 +12,7 @@ the whole subscription set re-sent as one request on every (re)connect (design ย
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -26,11 +27,12 @@ from upbitws.client.events import (
     Connected,
     Disconnected,
     ErrorOccurred,
-    GapDetected,
     Reconnected,
     Reconnecting,
 )
 from upbitws.client.options import StreamOptions
+from upbitws.client.recovery import TradeRecovery
+from upbitws.client.state import MarketState
 from upbitws.client.stats import StreamCounters
 from upbitws.client.transport import open_websocket
 from upbitws.exceptions import (
@@ -79,6 +81,8 @@ class Connection:
         connect_limiter: SlidingWindowLimiter,
         backoff: Backoff,
         headers: Callable[[], Mapping[str, str]] | None = None,
+        recovery: TradeRecovery | None = None,
+        state: MarketState | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.url = url
@@ -108,7 +112,16 @@ class Connection:
             )
         )
         self._names: dict[type, str] = {}
-        self._last_trade_ms: dict[str, int] = {}
+        # Issue 6: trades go through dedupe / gap handling, other data updates the state.
+        # The stream passes its own (whose run() closes the gaps); a bare Connection gets
+        # one without backfill, so nothing waits on a worker that never runs.
+        self._state = state if state is not None else MarketState()
+        if recovery is None:
+            bare = dataclasses.replace(options, backfill=False)
+            recovery = TradeRecovery(
+                options=bare, buffer=buffer, counters=counters, state=self._state
+            )
+        self._recovery = recovery
         self._ws: aiohttp.ClientWebSocketResponse | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -220,6 +233,7 @@ class Connection:
                 downtime = stats.connected_at - dropped_at
                 event = Reconnected(self.endpoint, self.url, stats.connected_at, downtime)
             self._buffer.put_event(event)
+            self._recovery.connection_ready(self.endpoint, self._desired().keys())
             log.info("%s: connected to %s (attempt %d)", self.endpoint, self.url, attempt)
             async with asyncio.TaskGroup() as tg:
                 keepalive = tg.create_task(self._keepalive(ws))
@@ -296,6 +310,8 @@ class Connection:
         received = counters.received
         names = self._names
         put = self._buffer.put
+        on_trade = self._recovery.on_trade
+        update = self._state.update
         data_seen = False
         for message in messages:
             cls = type(message)
@@ -309,8 +325,10 @@ class Connection:
             if message.stream_type is StreamType.REALTIME:
                 counters.latency.record(now_ms - message.timestamp)
             if name in _TRADE_TYPES:
-                self._last_trade_ms[message.code] = message.timestamp
-            put(message)
+                on_trade(message)  # dedupe, gaps (issue 6)
+            else:
+                update(message)  # live state, current even when the consumer lags
+                put(message)
             data_seen = True
         if data_seen:
             self._liveness.data_received(now)
@@ -383,6 +401,7 @@ class Connection:
         desired = self._desired()
         if desired.is_empty:
             return  # nothing to ask for; Upbit sends nothing until a request (protocol ยง2.2)
+        self._recovery.subscription_sent(self.endpoint, desired.keys())
         await self._send(render_request(desired, str(uuid.uuid4())))
 
     async def _send(self, payload: bytes | str) -> None:
@@ -397,12 +416,9 @@ class Connection:
     # -- bookkeeping ------------------------------------------------------------------------
 
     def _open_gaps(self, at: float) -> None:
-        """Trades of every subscribed code may be missing from the drop on (issue 6)."""
-        for type_, code in sorted(self._desired().keys()):
-            if type_ in _TRADE_TYPES:
-                since = self._last_trade_ms.get(code, int(at * 1000))
-                self._counters.gaps_opened += 1
-                self._buffer.put_event(GapDetected(type_, code, "reconnect", since))
+        """Everything subscribed may be missing from the drop on: announce it; trade gaps
+        are backfilled (issue 6, client/recovery.py)."""
+        self._recovery.connection_lost(self.endpoint, self._desired().keys(), at)
 
     def _report(self, error: UpbitWSError) -> None:
         self._counters.error(self.endpoint, error, time.time())

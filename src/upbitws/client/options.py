@@ -76,6 +76,14 @@ class StreamOptions:
     stats_interval: float | None = None
     #: Seconds to wait for the close handshake when closing.
     close_timeout: float = 2.0
+    #: Fill trade gaps (after a reconnect or a queue overflow) from REST (issue 6).
+    backfill: bool = True
+    #: Quotation REST origin for backfill; default: derived from ``url`` (wss→https).
+    rest_url: str | None = None
+    #: REST pages (500 trades each) one backfill round may read before giving up.
+    backfill_max_pages: int = 20
+    #: Live trades held per code while its gap is being filled; more extend the gap.
+    backfill_hold: int = 2_000
 
     def __post_init__(self) -> None:
         for name in ("ping_interval", "pong_timeout", "probe_timeout", "handshake_timeout"):
@@ -93,6 +101,8 @@ class StreamOptions:
             raise ConfigurationError("max_retries must be None (forever) or >= 0")
         if self.queue_size < 1:
             raise ConfigurationError("queue_size must be at least 1")
+        if self.backfill_max_pages < 1 or self.backfill_hold < 1:
+            raise ConfigurationError("backfill_max_pages and backfill_hold must be at least 1")
         if self.max_msg_size < 1024:
             raise ConfigurationError("max_msg_size must be at least 1024 bytes")
         if self.url is None:

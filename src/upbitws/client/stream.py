@@ -40,6 +40,8 @@ from upbitws.client.events import (
     Reconnecting,
 )
 from upbitws.client.options import StreamOptions
+from upbitws.client.recovery import TradeRecovery
+from upbitws.client.state import MarketState
 from upbitws.client.stats import StatsSnapshot, StreamCounters
 from upbitws.exceptions import (
     ConfigurationError,
@@ -111,6 +113,10 @@ class Stream:
         self._rng = rng or random.random
         self._counters = StreamCounters()
         self._buffer = MessageBuffer(self.options.queue_size, conflate=self.options.conflate)
+        self._state = MarketState()
+        self._recovery = TradeRecovery(
+            options=self.options, buffer=self._buffer, counters=self._counters, state=self._state
+        )
         self._callbacks: list[EventCallback] = []
         self._connections: dict[str, Connection] = {}
         self._limiters: dict[str, SlidingWindowLimiter] = {}
@@ -167,6 +173,9 @@ class Stream:
                     self._start_connection(endpoint)
                 if self.options.stats_interval:
                     group.create_task(self._log_stats(self.options.stats_interval))
+                if self.options.backfill:
+                    assert self._session is not None
+                    group.create_task(self._recovery.run(self._session), name="upbitws-backfill")
                 assert self._ready is not None
                 self._ready.set()
         except* UpbitWSError as group_error:
@@ -206,6 +215,8 @@ class Stream:
             connect_limiter=limiter,
             backoff=Backoff(policy, self._rng),
             headers=self._auth_headers if endpoint == "private" else None,
+            recovery=self._recovery,
+            state=self._state,
         )
         self._connections[endpoint] = conn
         self._group.create_task(conn.run(), name=f"upbitws-{endpoint}")
@@ -290,6 +301,12 @@ class Stream:
             raise StreamClosedError("the stream is not open")
 
     # -- introspection ----------------------------------------------------------------------
+
+    @property
+    def state(self) -> MarketState:
+        """Live market state, current even while the consumer lags: ``state.ticker(code)``,
+        ``state.orderbook(code)``, ``state.candle("1m", code)``, ``state.trades(code)``."""
+        return self._state
 
     @property
     def subscriptions(self) -> SubscriptionSet:
