@@ -17,12 +17,6 @@ from upbitws.models.recovered import RecoveredTrade
 from upbitws.protocol.backfill import PageRequest
 from upbitws.simulator import Simulator
 
-# The simulator's handlers read ``request.loop`` (deprecated in aiohttp); until it is fixed
-# there, that warning must not turn its REST answers into 500s.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:request.loop property is deprecated:DeprecationWarning"
-)
-
 
 @pytest.mark.parametrize(
     ("ws", "rest"),
