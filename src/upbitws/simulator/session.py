@@ -345,8 +345,10 @@ class Session:
                 if self._close_after is not None:
                     left, code = self._close_after
                     self._close_after = (left - 1, code) if left > 1 else None
-                    if left <= 1:
+                    if left <= 1:  # exactly `count` messages, then the close frame
+                        self._queue.clear()
                         self.close_soon(code)
+                        return
 
     def _transport_closed(self) -> bool:
         return self._transport is None or self._transport.is_closing()
