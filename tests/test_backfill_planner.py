@@ -240,9 +240,12 @@ def test_slack_rereads_before_the_gap_and_catches_an_out_of_order_delivery() -> 
         "c", last.trade_timestamp, anchor=last.sequential_id, slack_ms=1_000
     )
     run(planner, FakeRest(rows))
-    out, _ = planner.recovered(deduper_with("c", delivered))
+    out, dups = planner.recovered(deduper_with("c", delivered))
     assert lost_early in out
     assert set(out) == {lost_early, *rows[200:]}
+    # the re-read before the gap is expected to repeat delivered trades: not counted
+    at_or_after = [r for r in delivered if r.trade_timestamp >= last.trade_timestamp]
+    assert dups == len(at_or_after)
 
 
 def test_gap_across_utc_midnight_asks_for_the_previous_day() -> None:

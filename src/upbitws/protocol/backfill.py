@@ -228,12 +228,15 @@ def merge_recovered(
     live: Container[int] = frozenset(),
 ) -> tuple[list[T], int]:
     """The missing trades read by ``planners`` (successive rounds of one gap), ordered by
-    ``(trade_timestamp, sequential_id)``, and how many rows duplicated delivered trades.
+    ``(trade_timestamp, sequential_id)``, and how many rows from the gap's start on
+    duplicated delivered trades (the ``slack_ms`` re-read is expected to, and not counted).
 
     Rows whose id is in ``live`` (trades received live, delivered after these) are left out;
     the others are recorded in ``deduper``, so a later live copy is suppressed.
     """
     merged: dict[int, T] = {}
+    planners = list(planners)
+    start = min((p.since for p in planners), default=0)
     for planner in planners:
         for row in planner.rows:
             merged.setdefault(row.sequential_id, row)
@@ -244,7 +247,7 @@ def merge_recovered(
         if sid in live:
             continue
         if deduper.seen(code, sid):
-            duplicates += 1
+            duplicates += row.trade_timestamp >= start
             continue
         out.append(row)
     return out, duplicates
