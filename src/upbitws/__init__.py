@@ -23,6 +23,7 @@ from upbitws.client.events import (
     Reconnecting,
 )
 from upbitws.client.options import StreamOptions
+from upbitws.client.state import MarketState
 from upbitws.client.stats import KST, StatsSnapshot
 from upbitws.client.stream import Stream, connect
 from upbitws.credentials import Credentials
@@ -59,6 +60,7 @@ from upbitws.models import (
     MyOrder,
     Orderbook,
     OrderbookUnit,
+    RecoveredTrade,
     StatusFrame,
     SubscriptionList,
     Ticker,
@@ -109,6 +111,7 @@ __all__ = [
     "HandshakeTimeoutError",
     "LifecycleEvent",
     "LivenessError",
+    "MarketState",
     "Message",
     "MessageDecodeError",
     "MissingExtraError",
@@ -120,6 +123,7 @@ __all__ = [
     "RateLimitedError",
     "Reconnected",
     "Reconnecting",
+    "RecoveredTrade",
     "RequestRejectedError",
     "RetriesExhaustedError",
     "StatsSnapshot",
