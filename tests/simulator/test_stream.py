@@ -35,10 +35,20 @@ async def test_snapshot_then_realtime(sim: Simulator, http: aiohttp.ClientSessio
         assert "REALTIME" in streams
 
 
-@pytest.mark.parametrize("flag", ["is_only_snapshot", "isOnlySnapshot"])
-async def test_only_snapshot(sim: Simulator, http: aiohttp.ClientSession, flag: str) -> None:
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"is_only_snapshot": True},
+        {"isOnlySnapshot": True},
+        {"is_only_snapshot": True, "is_only_realtime": True},  # UNVERIFIED: snapshot wins
+    ],
+    ids=["snake", "camel", "both flags"],
+)
+async def test_only_snapshot(
+    sim: Simulator, http: aiohttp.ClientSession, flags: dict[str, bool]
+) -> None:
     async with http.ws_connect(sim.ws_url) as ws:
-        await ws.send_str(req({**TRADES, flag: True}))
+        await ws.send_str(req({**TRADES, **flags}))
         frames = await collect(ws, 0.4)
     assert sorted(kind(f) for f in frames) == [("trade", "KRW-BTC"), ("trade", "KRW-ETH")]
     assert {stream_type(f) for f in frames} == {"SNAPSHOT"}

@@ -168,12 +168,17 @@ def _entry(item: dict[str, Any], camel_case: bool) -> Entry:
     include_body = item.get("include_body", False)
     if not isinstance(include_body, bool):
         raise Rejected("WRONG_FORMAT")
+    only_snapshot = _flag(item, "is_only_snapshot", "isOnlySnapshot", camel_case)
+    # Both flags true is UNVERIFIED (§14.10): the snapshot wins (one frame, then nothing).
+    only_realtime = not only_snapshot and _flag(
+        item, "is_only_realtime", "isOnlyRealtime", camel_case
+    )
     return Entry(
         type=type_,
         codes=codes,
         level=_level(item.get("level")) if type_ == "orderbook" else None,
-        only_snapshot=_flag(item, "is_only_snapshot", "isOnlySnapshot", camel_case),
-        only_realtime=_flag(item, "is_only_realtime", "isOnlyRealtime", camel_case),
+        only_snapshot=only_snapshot,
+        only_realtime=only_realtime,
         categories=categories,
         include_body=include_body,
     )
