@@ -62,6 +62,8 @@ log = logging.getLogger("upbitws.connection")
 _DATA: Final = (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT)
 #: websocket-message limit per connection (protocol §7).
 MESSAGE_WINDOWS: Final = ((5, 1.0), (100, 60.0))
+#: Outbox marker: send the desired set as it is when the marker's turn comes.
+_RESEND: Final = object()
 _TRADE_TYPES: Final = frozenset({"trade"})
 
 
@@ -99,7 +101,7 @@ class Connection:
         self._message_limiter = SlidingWindowLimiter(MESSAGE_WINDOWS)
         self._wake_sender = asyncio.Event()
         self._resend = False
-        self._outbox: deque[bytes | str] = deque()
+        self._outbox: deque[bytes | str | object] = deque()
         self._list_waiters: deque[asyncio.Future[SubscriptionList]] = deque()
         self._cause: UpbitWSError | None = None
         self._liveness = Liveness(
@@ -128,7 +130,9 @@ class Connection:
 
     def resubscribe(self) -> None:
         """The desired set changed: send it (coalesced with other changes)."""
-        self._resend = True
+        if not self._resend:  # one queued resend carries every change made before it is sent
+            self._resend = True
+            self._outbox.append(_RESEND)
         self._wake_sender.set()
 
     async def list_subscriptions(self, wait: float = 5.0) -> SubscriptionList:
@@ -208,7 +212,8 @@ class Connection:
         self._ws = ws
         self._cause = None
         self._message_limiter.clear()
-        self._outbox.clear()
+        self._outbox.clear()  # the subscription sent below carries every queued change
+        self._resend = False
         now = time.monotonic()
         stats = self._stats
         self._backoff.connected(now)
@@ -387,14 +392,15 @@ class Connection:
         while True:
             await self._wake_sender.wait()
             self._wake_sender.clear()
-            while self._outbox or self._resend:
+            while self._outbox:  # in call order: a LIST after a change sees the change
                 delay = self._message_limiter.delay(time.monotonic())
                 if delay > 0:
                     await asyncio.sleep(delay)  # changes made meanwhile coalesce into one send
-                if self._outbox:
-                    await self._send(self._outbox.popleft())
-                elif self._resend:
+                item = self._outbox.popleft()
+                if item is _RESEND:
                     await self._send_subscription()
+                elif isinstance(item, bytes | str):
+                    await self._send(item)
 
     async def _send_subscription(self) -> None:
         self._resend = False
