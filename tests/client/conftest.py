@@ -48,7 +48,9 @@ async def sim(make_sim: SimFactory) -> Simulator:
 
 
 async def until(
-    stream: upbitws.Stream, predicate: Callable[[Any], bool], timeout: float = 10.0  # noqa: ASYNC109
+    stream: upbitws.Stream,
+    predicate: Callable[[Any], bool],
+    timeout: float = 10.0,  # noqa: ASYNC109
 ) -> list[Any]:
     """Iterate ``stream`` until ``predicate(item)``; return everything seen (bounded in time)."""
     seen: list[Any] = []
@@ -60,7 +62,7 @@ async def until(
     raise AssertionError(f"stream ended before the predicate held; saw {len(seen)} items")
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 5.0)  # noqa: ASYNC109 -> None:
+async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
     """Wait until ``check()`` holds (polling, bounded)."""
     deadline = time.monotonic() + timeout
     while not check():

@@ -158,11 +158,15 @@ class Connection:
             self._stats.state = "connecting"
             self._stats.attempts += 1
             cause: UpbitWSError
+            headers = self._headers() if self._headers else None
+            log.debug(
+                "%s: opening %s (headers: %s)", self.endpoint, self.url, sorted(headers or ())
+            )  # header names only: the values carry the token
             try:
                 ws = await open_websocket(
                     self._session,
                     self.url,
-                    headers=self._headers() if self._headers else None,
+                    headers=headers,
                     handshake_timeout=self._options.handshake_timeout,
                     compression=self._options.compression,
                     max_msg_size=self._options.max_msg_size,
@@ -416,6 +420,7 @@ class Connection:
             return
         self._message_limiter.record(time.monotonic())
         text = payload if isinstance(payload, str) else payload.decode()
+        log.debug("%s: sending %s", self.endpoint, text)
         await ws.send_str(text)  # requests are text frames (protocol §2.3)
         self._stats.messages_sent += 1
 

@@ -242,6 +242,7 @@ class Simulator:
                 self._verifier.verify(authorization)
             except AuthFailure:
                 if cfg.auth_failure == "http":
+                    self._stats.rejected_upgrades += 1
                     return _error(401, "INVALID_AUTH", ERROR_MESSAGES["INVALID_AUTH"])
                 auth_failed = True
         ws = web.WebSocketResponse(autoping=False, compress=cfg.compression, timeout=_SHUTDOWN)
