@@ -51,13 +51,13 @@ def _imports(path: Path) -> set[str]:
 
 
 def _violations(layer: str) -> list[str]:
-    out = []
-    for path in sorted((PACKAGE / layer).rglob("*.py")):
-        for name in _imports(path):
-            for banned in FORBIDDEN[layer]:
-                if name == banned or name.startswith(banned + "."):
-                    out.append(f"{path.relative_to(PACKAGE)} imports {name}")
-    return out
+    return [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in sorted((PACKAGE / layer).rglob("*.py"))
+        for name in _imports(path)
+        for banned in FORBIDDEN[layer]
+        if name == banned or name.startswith(banned + ".")
+    ]
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))

@@ -89,11 +89,7 @@ def _event_text(event: Any) -> str:
     name = type(event).__name__
     details = {
         k: v for k, v in getattr(event, "__dict__", {}).items() if k not in ("at", "url")
-    } or {
-        k: getattr(event, k)
-        for k in getattr(event, "__slots__", ())
-        if k not in ("at", "url")
-    }
+    } or {k: getattr(event, k) for k in getattr(event, "__slots__", ()) if k not in ("at", "url")}
     text = ", ".join(f"{k}={v}" for k, v in details.items())
     return f"{name}({text})"
 
@@ -113,7 +109,7 @@ def demo(
 async def _demo(duration: float | None, seed: int) -> int:
     from upbitws.simulator import Simulator
 
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=120)
     view = _View()
     async with (
         Simulator(seed=seed, markets=list(MARKETS)) as sim,

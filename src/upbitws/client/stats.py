@@ -175,5 +175,7 @@ class StatsSnapshot:
             f"reconnects={self.reconnections} decode_errors={self.decode_errors} "
             f"conflated={sum(self.conflated.values())} dropped={sum(self.dropped.values())} "
             f"queue={self.queue_depth} latency_ms p50={ms(lat.p50)} p99={ms(lat.p99)} "
-            f"max={ms(lat.max)} gaps={self.gaps_opened}/{self.gaps_filled}{err}"
+            f"max={ms(lat.max)} gaps(opened/filled/unrecoverable)={self.gaps_opened}/"
+            f"{self.gaps_filled}/{self.gaps_unrecoverable} recovered={self.trades_recovered} "
+            f"dup_suppressed={self.duplicates_suppressed}{err}"
         )

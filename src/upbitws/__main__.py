@@ -1,0 +1,5 @@
+"""``python -m upbitws``: the command line."""
+
+from upbitws.cli import main
+
+main()
