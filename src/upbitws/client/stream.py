@@ -180,6 +180,9 @@ class Stream:
                 self._ready.set()
         except* UpbitWSError as group_error:
             error = group_error.exceptions[0]
+        except* Exception as group_error:  # a bug of ours: end the stream loudly, never silently
+            log.error("upbitws stream failed", exc_info=group_error.exceptions[0])
+            error = error or group_error.exceptions[0]
         finally:
             self._group = None
             if self._ready is not None:
