@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: test demo bench soak lint typecheck pytest clean venv
+.PHONY: test demo bench bench-decode bench-peers soak lint typecheck pytest clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+bench-decode: $(STAMP)
+	$(PY) bench/run.py decode
+
+bench-peers: $(STAMP)
+	$(PY) bench/run.py peers
 
 soak: $(STAMP)
 	$(PY) bench/soak.py
