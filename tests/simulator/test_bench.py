@@ -10,11 +10,15 @@ import pytest
 from upbitws.protocol.codec import decode
 from upbitws.simulator.bench import BenchServer
 
+REQUEST = '[{"ticket":"bench"},{"type":"trade","codes":["KRW-BTC"]}%s]'
 
-async def run(bench: BenchServer, http: aiohttp.ClientSession) -> list[bytes]:
+
+async def run(
+    bench: BenchServer, http: aiohttp.ClientSession, fmt: str = "", compress: int = 0
+) -> list[bytes]:
     frames: list[bytes] = []
-    async with http.ws_connect(bench.ws_url) as ws:
-        await ws.send_str('[{"ticket":"bench"},{"type":"trade","codes":["KRW-BTC"]}]')
+    async with http.ws_connect(bench.ws_url, compress=compress) as ws:
+        await ws.send_str(REQUEST % (f',{{"format":"{fmt}"}}' if fmt else ""))
         async for msg in ws:
             assert msg.type == aiohttp.WSMsgType.BINARY
             frames.append(msg.data)
@@ -40,6 +44,9 @@ async def test_trade_feed_stamps_send_time(http: aiohttp.ClientSession) -> None:
         assert abs(trade.timestamp - send_us // 1000) <= 1
         ids.add(trade.sequential_id)
     assert len(ids) == len(frames[::97])
+    stream_types = [decode(f)[0].stream_type for f in (frames[0], frames[1], frames[-1])]
+    assert stream_types == ["SNAPSHOT", "REALTIME", "REALTIME"]
+    assert report.bytes > sum(map(len, frames))  # payloads and frame headers
 
 
 async def test_fixed_rate(http: aiohttp.ClientSession) -> None:
@@ -59,3 +66,64 @@ async def test_mix_feed(http: aiohttp.ClientSession, fmt: str) -> None:
         frames = await run(bench, http)
     assert [decode(f)[0].type for f in frames] == ["trade", "ticker", "orderbook", "trade"] * 2
     assert (b'"ty":' in frames[0]) == (fmt == "SIMPLE")
+    kinds = [(m.type, m.stream_type) for f in frames for m in decode(f)]
+    assert kinds[:5] == [
+        ("trade", "SNAPSHOT"),
+        ("ticker", "SNAPSHOT"),
+        ("orderbook", "SNAPSHOT"),
+        ("trade", "REALTIME"),
+        ("trade", "REALTIME"),
+    ]
+    assert {s for _, s in kinds[3:]} == {"REALTIME"}
+
+
+@pytest.mark.parametrize("fmt", ["DEFAULT", "SIMPLE", "JSON_LIST", "SIMPLE_LIST"])
+async def test_follows_the_requested_format(http: aiohttp.ClientSession, fmt: str) -> None:
+    configured = "SIMPLE" if fmt == "DEFAULT" else "DEFAULT"
+    async with BenchServer(feed="mix", format=configured, count=300) as bench:
+        frames = await run(bench, http, fmt)
+    assert len(frames) == 300
+    assert frames[0].startswith(b"[" if fmt.endswith("LIST") else b"{")
+    assert (b'"ty":' in frames[0]) == fmt.startswith("SIMPLE")
+    assert [len(decode(f)) for f in frames[:4]] == [1, 1, 1, 1]
+    assert bench.reports[0].format == fmt
+    assert fmt in bench.reports[0].describe()
+
+
+async def test_unknown_format_falls_back_to_the_configured_one(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with BenchServer(feed="trade", format="SIMPLE", count=5) as bench:
+        frames = await run(bench, http, "XML")
+    assert all(b'"ty":' in f for f in frames)
+
+
+async def test_saturation_batches(http: aiohttp.ClientSession) -> None:
+    async with BenchServer(feed="orderbook", count=20_000) as bench:
+        frames = await run(bench, http)
+    assert len(frames) == 20_000
+    assert [decode(f)[0].type for f in frames[::1000]] == ["orderbook"] * 20
+    assert bench.reports[0].rate > 20_000
+
+
+async def test_compressed_connection_sends_frame_by_frame(http: aiohttp.ClientSession) -> None:
+    async with BenchServer(feed="mix", count=50, compression=True) as bench:
+        frames = await run(bench, http, compress=15)
+    kinds = [(m.type, m.stream_type) for f in frames for m in decode(f)]
+    assert len(kinds) == 50
+    assert kinds[0] == ("trade", "SNAPSHOT")
+    assert kinds[3] == ("trade", "REALTIME")
+    trade = decode(frames[-2])[0]
+    assert abs(time.time_ns() // 1000 - trade.sequential_id // 100) < 10_000_000
+
+
+async def test_client_leaving_early(http: aiohttp.ClientSession) -> None:
+    async with BenchServer(feed="trade", count=10_000_000) as bench:
+        async with http.ws_connect(bench.ws_url) as ws:
+            await ws.send_str(REQUEST % "")
+            msg = await ws.receive()
+            assert msg.type == aiohttp.WSMsgType.BINARY
+        async with http.ws_connect(bench.ws_url) as ws:  # the server still serves
+            await ws.send_str(REQUEST % "")
+            assert (await ws.receive()).type == aiohttp.WSMsgType.BINARY
+    assert bench.reports == []

@@ -43,6 +43,8 @@ class BenchFeed(StrEnum):
 class BenchFormat(StrEnum):
     default = "DEFAULT"
     simple = "SIMPLE"
+    json_list = "JSON_LIST"
+    simple_list = "SIMPLE_LIST"
 
 
 def simulate(
@@ -90,7 +92,7 @@ def simulate(
     ] = 0.0,
     bench_count: Annotated[int, typer.Option(help="Benchmark frames per connection")] = 100_000,
     bench_format: Annotated[
-        BenchFormat, typer.Option(help="Benchmark frame keys: DEFAULT or SIMPLE")
+        BenchFormat, typer.Option(help="Benchmark format when the subscribe request names none")
     ] = BenchFormat.default,
 ) -> None:
     """Run a local Upbit (WebSocket + REST on one port) until SIGINT/SIGTERM."""
