@@ -148,7 +148,8 @@ class StatsSnapshot:
     queue_depth: int
     last_error: str | None
     last_error_at: float | None
-    latency: LatencySnapshot  # Upbit ``timestamp`` → receipt, ms
+    #: Upbit ``timestamp`` → receipt, ms, REALTIME messages, time-sampled (≤ 2,000/s).
+    latency: LatencySnapshot
     gaps_opened: int
     gaps_filled: int
     gaps_unrecoverable: int
