@@ -21,6 +21,8 @@ from upbitws import BackoffPolicy, GapDetected, GapFilled, GapUnrecoverable, Tra
 from upbitws.models.recovered import RecoveredTrade
 from upbitws.simulator import Simulator
 
+from .conftest import eventually
+
 MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL", "KRW-DOGE"]
 FAST: dict[str, Any] = {
     "ping_interval": 0.3,
@@ -243,9 +245,9 @@ async def test_backfill_off_announces_the_trade_gap_as_unrecoverable() -> None:
             asyncio.TaskGroup() as tg,
         ):
             reader = tg.create_task(consumer.run(stream))
-            await asyncio.sleep(0.6)
+            await eventually(lambda: bool(consumer.trades.get("KRW-BTC")))  # connected, flowing
             sim.apply_fault("drop")
-            await asyncio.sleep(0.6)
+            await eventually(lambda: bool(consumer.of(upbitws.Reconnected)))
             await settle(stream)
             reader.cancel()
     (gap,) = consumer.of(GapUnrecoverable)
