@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 import upbitws
+from simfactory import SimFactory, simulators
 from upbitws import BackoffPolicy
 from upbitws.simulator import Simulator
-
-SimFactory = Callable[..., Awaitable[Simulator]]
 
 #: Short keepalive and backoff so every fault plays out in about a second.
 FAST: dict[str, Any] = {
@@ -27,19 +26,8 @@ FAST: dict[str, Any] = {
 @pytest.fixture
 async def make_sim() -> AsyncIterator[SimFactory]:
     """``await make_sim(**knobs)``: a started simulator on 127.0.0.1:0, closed after the test."""
-    sims: list[Simulator] = []
-
-    async def factory(**knobs: Any) -> Simulator:
-        knobs.setdefault("markets", ["KRW-BTC", "KRW-ETH", "KRW-XRP"])
-        knobs.setdefault("trade_rate", 3.0)
-        sim = Simulator(**knobs)
-        await sim.start()
-        sims.append(sim)
-        return sim
-
-    yield factory
-    for sim in reversed(sims):
-        await sim.aclose()
+    async with simulators(markets=["KRW-BTC", "KRW-ETH", "KRW-XRP"], trade_rate=3.0) as factory:
+        yield factory
 
 
 @pytest.fixture

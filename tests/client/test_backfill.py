@@ -208,16 +208,20 @@ async def test_other_types_are_announced_as_healed_by_the_next_snapshot() -> Non
             asyncio.TaskGroup() as tg,
         ):
             reader = tg.create_task(consumer.run(stream))
-            await asyncio.sleep(1.2)
             state = stream.state
-            assert state.ticker("KRW-BTC") is not None
+            await eventually(
+                lambda: (
+                    state.ticker("KRW-BTC") is not None
+                    and state.candle("1s", "KRW-BTC") is not None
+                    and bool(state.trades("KRW-BTC"))
+                ),
+                timeout=10,
+            )
             book = state.orderbook("KRW-BTC")
             assert book is not None
             assert book.asks
-            assert state.candle("1s", "KRW-BTC") is not None
-            assert state.trades("KRW-BTC")
             sim.apply_fault("drop")
-            await asyncio.sleep(0.5)
+            await eventually(lambda: bool(consumer.of(upbitws.Reconnected)), timeout=10)
             await settle(stream)
             reader.cancel()
     detected = {(g.type, g.cause) for g in consumer.of(GapDetected)}

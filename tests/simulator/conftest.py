@@ -6,35 +6,23 @@ upbitws's own client could share the simulator's misunderstandings.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
+from simfactory import SimFactory, simulators
 from upbitws.simulator import Simulator
 
 #: A small, fast set: three busy KRW markets, a thin BTC-quoted book, a USDT market.
 MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "BTC-ADA", "USDT-BTC"]
 
-SimFactory = Callable[..., Awaitable[Simulator]]
-
 
 @pytest.fixture
 async def make_sim() -> AsyncIterator[SimFactory]:
     """``await make_sim(**knobs)``: a started simulator on 127.0.0.1:0, closed after the test."""
-    sims: list[Simulator] = []
-
-    async def factory(**knobs: Any) -> Simulator:
-        knobs.setdefault("markets", MARKETS)
-        sim = Simulator(**knobs)
-        await sim.start()
-        sims.append(sim)
-        return sim
-
-    yield factory
-    for sim in reversed(sims):
-        await sim.aclose()
+    async with simulators(markets=MARKETS) as factory:
+        yield factory
 
 
 @pytest.fixture
