@@ -170,7 +170,7 @@ class TradeRecovery:
         if self._dedupe.seen(code, trade.sequential_id):
             self._counters.duplicates_suppressed += 1
             return
-        buffer.put(trade)
+        buffer.put_unbounded(trade)  # the bound was checked above; trades never conflate
         last = self._last
         if code not in last:
             self._origin[code] = trade.trade_timestamp
