@@ -66,6 +66,7 @@ from upbitws.models import (
     Ticker,
     Trade,
 )
+from upbitws.protocol.backfill import TradeMark
 from upbitws.protocol.backoff import BackoffPolicy
 from upbitws.protocol.codec import Decoder, decode, encode, encode_list, to_dict
 from upbitws.protocol.subscriptions import (
@@ -138,6 +139,7 @@ __all__ = [
     "TLSCertificateError",
     "Ticker",
     "Trade",
+    "TradeMark",
     "UpbitWSError",
     "__version__",
     "announcement",

@@ -77,8 +77,9 @@ class ErrorOccurred:
 class GapDetected:
     """Messages of ``type``/``code`` may be missing from ``since`` (epoch ms) on.
 
-    ``cause`` is ``"reconnect"`` or ``"overflow"``. For trades a backfill follows when
-    enabled; for types without history the next SNAPSHOT heals the state.
+    ``cause`` is ``"reconnect"``, ``"overflow"`` or ``"resume"`` (:meth:`Stream.resume_trades`).
+    For trades a backfill follows when enabled; for types without history the next SNAPSHOT
+    heals the state.
     """
 
     type: str

@@ -52,7 +52,7 @@ from upbitws.client.options import StreamOptions
 from upbitws.client.rest import RestClient, rest_base_url
 from upbitws.client.state import MarketState
 from upbitws.client.stats import StreamCounters
-from upbitws.exceptions import UpbitWSError
+from upbitws.exceptions import ConfigurationError, UpbitWSError
 from upbitws.models import RecoveredTrade, Trade
 from upbitws.protocol.backfill import BackfillPlanner, TradeMark, merge_recovered
 from upbitws.protocol.dedupe import TradeDeduper
@@ -228,6 +228,35 @@ class TradeRecovery:
                 reason = _PRIVATE.format(type=type_)
             counters.gaps_unrecoverable += 1
             put_event(GapUnrecoverable(type_, code, reason))
+
+    def resume(self, code: str, after: TradeMark, known: Iterable[int] = ()) -> None:
+        """Continue a tape that a previous run delivered up to ``after`` (a restarted recorder,
+        a collector taking over a market): ``code``'s live trades are held while REST fills
+        everything after ``after``, as after a reconnect.
+
+        ``known`` are further ids already delivered at or after ``after``'s time (trades of
+        the same millisecond): they, and ``after`` itself, are never delivered again.
+        """
+        if not self._backfill:
+            raise ConfigurationError("resuming a trade tape needs backfill=True")
+        if code in self._last or code in self._gaps:
+            raise ConfigurationError(
+                f"{code} trades are already being delivered: resume a code before subscribing it"
+            )
+        for sid in (after.sequential_id, *known):
+            self._dedupe.seen(code, sid)
+        gap = self._gaps[code] = _Gap(
+            code,
+            "resume",
+            after.trade_timestamp,
+            after.sequential_id,
+            self._options.backfill_hold,
+            intact=False,
+        )
+        self._counters.gaps_opened += 1
+        self._buffer.put_event(GapDetected(TRADE, code, "resume", after.trade_timestamp))
+        self._new.append(gap)
+        self._wake.set()
 
     def _open(self, code: str, cause: str, fallback_ms: int | None, *, intact: bool) -> _Gap:
         gap = self._gaps.get(code)

@@ -51,6 +51,7 @@ from upbitws.exceptions import (
     UpbitWSError,
 )
 from upbitws.models import SubscriptionList
+from upbitws.protocol.backfill import TradeMark
 from upbitws.protocol.backoff import Backoff
 from upbitws.protocol.ratelimit import CONNECT_WINDOWS, SlidingWindowLimiter
 from upbitws.protocol.subscriptions import Format, Subscription, SubscriptionSet
@@ -290,6 +291,18 @@ class Stream:
         for endpoint, conn in self._connections.items():
             if endpoint not in self._endpoints():
                 conn.resubscribe()  # an empty set sends nothing; the idle socket stays open
+
+    def resume_trades(self, code: str, after: TradeMark, *, known: Iterable[int] = ()) -> None:
+        """Continue a trade tape that an earlier run delivered up to ``after``.
+
+        For a restarted recorder or a collector taking over a market: call it before ``code``'s
+        trades are subscribed (before entering the stream, or before :meth:`subscribe`). The
+        stream announces ``GapDetected(cause="resume")``, fills every trade after ``after``
+        from REST as :class:`RecoveredTrade`, then delivers the live ones: the tape continues
+        with nothing missing and nothing repeated. ``known`` are ids of the same millisecond
+        as ``after`` that were delivered already. Needs ``backfill=True``.
+        """
+        self._recovery.resume(code, after, known)
 
     async def list_subscriptions(self, endpoint: str = "public") -> SubscriptionList:
         """What the server says this stream's ``endpoint`` connection is subscribed to."""
