@@ -503,5 +503,7 @@ class Connection:
         now = time.time()
         self._counters.error(self.endpoint, error, now)
         self._stats.state = "failed"
-        log.error("%s: %s", self.endpoint, error)
+        # INFO, not ERROR: the error itself is raised from the stream's iterator, where the
+        # user (or the CLI's one-line message) reports it; logging it loudly twice is noise.
+        log.info("%s: ending the stream: %s: %s", self.endpoint, type(error).__name__, error)
         self._buffer.put_event(ErrorOccurred(self.endpoint, error, True, now))

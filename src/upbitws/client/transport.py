@@ -197,7 +197,8 @@ def _handshake_error(
     headers = dict(exc.headers or {})
     status = exc.status
     hint = path_hint(url, private=private) if 400 <= status < 500 else ""
-    reason = exc.message or ""  # aiohttp's words ("Invalid response status"), not the server's
+    # aiohttp's words, not the server's: only useful when the 101 itself was malformed.
+    reason = exc.message if status == 101 else ""
     return error_from_http_status(
         status, headers, reason, now=time.time(), url=url, body=body, hint=hint
     )

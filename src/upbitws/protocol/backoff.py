@@ -178,11 +178,12 @@ class Backoff:
                 wait, capped = policy.retry_after_cap, True
             base, share = RETRY_AFTER_JITTER
             delay = max(delay, wait + self._draw() * (base + share * wait))
-        warned = self._warned_at
+        warned = self._warned_at  # the last WARNING at the cap in this run
         quiet = max(policy.maximum, _WARN_FLOOR)
-        warn = self.attempt == 1 or capped or (at_cap and (warned is None or now - warned >= quiet))
-        if warn:
+        cap_warn = at_cap and (warned is None or now - warned >= quiet)
+        if cap_warn:
             self._warned_at = now
+        warn = self.attempt == 1 or capped or cap_warn
         return Retry(delay, self.attempt, at_cap, retry_after, capped, warn)
 
     @property
@@ -222,6 +223,7 @@ class Backoff:
         productive = last_data is not None and last_data - started >= policy.productive_after
         if productive or now - started >= policy.stable_after:
             self.attempt = 0
+            self._warned_at = None
             return True
         return False
 
