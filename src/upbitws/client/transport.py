@@ -136,7 +136,8 @@ async def _attempt(
         return _chain(_handshake_error(url, exc, body, private), exc)
     except aiohttp.TooManyRedirects as exc:
         error = EndpointError(
-            f"WebSocket upgrade to {url} was redirected too many times: not an Upbit "
+            f"WebSocket upgrade to {url} was redirected too many times (HTTP {_last(exc)}): "
+            "not an Upbit "
             f"WebSocket endpoint, retrying cannot help; {path_hint(url, private=private)}"
         )
         return _chain(error, exc)
@@ -162,6 +163,11 @@ async def _attempt(
         return _chain(_connect_error(url, exc, exc), exc)
     finally:
         _body.reset(token)
+
+
+def _last(exc: aiohttp.ClientResponseError) -> int:
+    """The status of the last redirect (``TooManyRedirects`` itself carries 0)."""
+    return exc.history[-1].status if exc.history else exc.status
 
 
 def _text(exc: BaseException) -> str:
