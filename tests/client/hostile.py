@@ -73,7 +73,8 @@ class BlackholeProxy:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None and self._group is not None
+        assert self._server is not None
+        assert self._group is not None
         self._server.close()
         for writer in self._writers:
             writer.transport.abort()

@@ -22,7 +22,6 @@ import upbitws
 from upbitws import (
     BackoffPolicy,
     Connected,
-    Disconnected,
     EndpointError,
     ErrorOccurred,
     HostUnreachableError,
@@ -235,11 +234,12 @@ async def test_a_flapping_path_is_retried_fast_after_productive_connections(
     delays: list[float] = []
     async with upbitws.connect(SUBS, url=sim.ws_url, rng=lambda: 1.0, **options) as stream:
         for _ in range(10):
-            connected_at = time.monotonic()
-            await until(
-                stream,
-                lambda m: isinstance(m, Ticker | Trade) and time.monotonic() - connected_at >= 0.5,
-            )
+            productive = time.monotonic() + 0.5  # data for longer than productive_after
+
+            def data_late(m: object, after: float = productive) -> bool:
+                return isinstance(m, Ticker | Trade) and time.monotonic() >= after
+
+            await until(stream, data_late)
             sim.apply_fault("drop")
             seen = await until(stream, lambda m: isinstance(m, Reconnected), timeout=5)
             delays += [e.delay for e in seen if isinstance(e, Reconnecting)]
@@ -399,11 +399,12 @@ async def test_the_token_never_appears_in_errors_events_or_stats(where: str) -> 
         creds = upbitws.Credentials("AK" + "7" * 38, "SK" + "7" * 38)
         url = f"ws://127.0.0.1:{port}/websocket/v1"
         events: list[Any] = []
-        with pytest.raises(upbitws.UpbitWSError) as info:
-            async with upbitws.connect(
-                upbitws.my_order(), url=url, credentials=creds, max_retries=1, **FAST
-            ) as stream:
-                stream.on_event(events.append)
+        stream = upbitws.connect(
+            upbitws.my_order(), url=url, credentials=creds, max_retries=1, **FAST
+        )
+        stream.on_event(events.append)
+        async with stream:
+            with pytest.raises(upbitws.UpbitWSError) as info:
                 await until(stream, lambda m: False, timeout=10)
         stats = repr(stream.stats())
     assert tokens
