@@ -130,7 +130,7 @@ class Connection:
             )
         )
         self._names: dict[type, str] = {}
-        # Issue 6: trades go through dedupe / gap handling, other data updates the state.
+        # Trade recovery: trades go through dedupe / gap handling, other data updates the state.
         # The stream passes its own (whose run() closes the gaps); a bare Connection gets
         # one without backfill, so nothing waits on a worker that never runs.
         self._state = state if state is not None else MarketState()
@@ -492,7 +492,7 @@ class Connection:
 
     def _open_gaps(self, at: float) -> None:
         """Everything subscribed may be missing from the drop on: announce it; trade gaps
-        are backfilled (issue 6, client/recovery.py)."""
+        are backfilled (trade recovery, client/recovery.py)."""
         self._recovery.connection_lost(self.endpoint, self._desired().keys(), at)
 
     def _report(self, error: UpbitWSError) -> None:

@@ -86,7 +86,7 @@ class StreamOptions:
     #: Connect limiter shared by streams (5 upgrades/s per host / account, protocol §7);
     #: default: one per process (``upbitws.client.budget.default_budget()``).
     connect_budget: ConnectBudget | None = None
-    #: Fill trade gaps (after a reconnect or a queue overflow) from REST (issue 6).
+    #: Fill trade gaps (after a reconnect or a queue overflow) from REST (client/recovery.py).
     backfill: bool = True
     #: Quotation REST origin for backfill; default: derived from ``url`` (wss→https).
     rest_url: str | None = None
