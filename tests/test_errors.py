@@ -168,7 +168,7 @@ def test_auth_statuses_are_fatal(status: int) -> None:
     assert "allow-list" in str(exc)
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504, 400, 404])
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 408, 425])
 def test_other_statuses_are_handshake_errors(status: int) -> None:
     exc = error_from_http_status(status, {}, "Bad Gateway")
     assert type(exc) is HandshakeError

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import uuid
 from collections.abc import Mapping
 from typing import Final
 
 from upbitws.exceptions import CredentialsError
 from upbitws.protocol.auth import ALGORITHMS, Algorithm, bearer_token
+from upbitws.protocol.endpoints import fingerprint
+from upbitws.protocol.errors import redact
 
 __all__ = [
     "ENV_ACCESS_KEY",
@@ -67,6 +68,12 @@ class Credentials:
     def masked_access_key(self) -> str:
         return _mask(self._access_key)
 
+    @property
+    def fingerprint(self) -> str:
+        """A short SHA-256 fingerprint of the access key: keys the per-account connect budget
+        (Upbit counts private connects per key, protocol §7) without carrying the key."""
+        return fingerprint(self._access_key)
+
     def token(self) -> str:
         """A fresh signed JWT (new nonce)."""
         return bearer_token(self._access_key, self.__secret, str(uuid.uuid4()), self.algorithm)
@@ -84,10 +91,6 @@ class Credentials:
         raise TypeError("Credentials cannot be pickled (they would carry the secret)")
 
 
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-
-
 class RedactingFilter(logging.Filter):
     """Replaces Bearer tokens and JWTs in a record's message with ``[REDACTED]``."""
 
@@ -96,7 +99,7 @@ class RedactingFilter(logging.Filter):
             text = record.getMessage()
         except Exception:  # a broken record is not ours to fix; let logging report it
             return True
-        redacted = _JWT.sub("[REDACTED]", _BEARER.sub(r"\1[REDACTED]", text))
+        redacted = redact(text)
         if redacted != text:
             record.msg = redacted
             record.args = None

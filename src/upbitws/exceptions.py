@@ -5,12 +5,14 @@
     UpbitWSError                      name, status_code, close_code, retry_after
     ├── MessageDecodeError            a frame that is not JSON / not an Upbit frame
     ├── ConfigurationError            a bad option, also a ValueError
+    │   ├── InvalidURLError           url / private_url not ws:// or wss://; says what to pass
     │   ├── SubscriptionError         a subscription Upbit would reject; says what to fix
     │   ├── MissingExtraError         an optional dependency (extra) is not installed
     │   └── CredentialsError          private types without keys, malformed keys
     ├── ConnectionFailedError         recoverable: the stream retries these
-    │   ├── HandshakeError            the upgrade failed (HTTP status, DNS, refused, reset)
-    │   │   └── RateLimitedError      HTTP 429 / 418: retried after Retry-After or longer
+    │   ├── HandshakeError            the upgrade failed (HTTP 408 / 425 / 5xx, reset, bad TLS)
+    │   │   ├── RateLimitedError      HTTP 429 / 418: retried after Retry-After (+ jitter, capped)
+    │   │   └── HostUnreachableError  DNS, refused, TLS mismatch once the stream had connected
     │   ├── HandshakeTimeoutError     no upgrade within handshake_timeout
     │   ├── ConnectionLostError       closed by the server or the network (close_code)
     │   └── LivenessError             we closed it: no pong / no data in time
@@ -19,9 +21,15 @@
     ├── FatalError                    never retried; raised from the stream's iterator
     │   ├── AuthenticationError       INVALID_AUTH, HTTP 401 / 403
     │   ├── RequestRejectedError      Upbit rejected our request (NO_TICKET, WRONG_FORMAT, ...)
-    │   └── TLSCertificateError       certificate verification failed
+    │   ├── TLSCertificateError       certificate verification failed
+    │   ├── EndpointError             not a WebSocket endpoint: HTTP 3xx / 4xx / plain 200
+    │   └── UnreachableError          DNS, refused, TLS mismatch before the first connection
     ├── RetriesExhaustedError         max_retries reached; ``__cause__`` is the last error
     └── StreamClosedError             the stream was used after it was closed
+
+Every message of a connection failure names the URL it concerns. ``HostUnreachableError``
+becomes ``UnreachableError`` (its ``__cause__``) when the stream never connected once and
+``retry_initial_connect`` is off: a typo'd host or a wrong port is not retried forever.
 
 Every class carries the structured fields of the base so code can branch on values, not on
 message text. Third-party exceptions (aiohttp, OSError, msgspec, PyJWT) are translated at
@@ -37,9 +45,12 @@ __all__ = [
     "ConnectionLostError",
     "CredentialsError",
     "DataStalledError",
+    "EndpointError",
     "FatalError",
     "HandshakeError",
     "HandshakeTimeoutError",
+    "HostUnreachableError",
+    "InvalidURLError",
     "LivenessError",
     "MessageDecodeError",
     "MissingExtraError",
@@ -50,6 +61,7 @@ __all__ = [
     "StreamClosedError",
     "SubscriptionError",
     "TLSCertificateError",
+    "UnreachableError",
     "UpbitWSError",
 ]
 
@@ -100,6 +112,11 @@ class ConfigurationError(UpbitWSError, ValueError):
     """An option or argument is invalid; raised before anything is sent."""
 
 
+class InvalidURLError(ConfigurationError):
+    """A ``url`` / ``private_url`` that cannot be a WebSocket endpoint (no ``ws://`` or
+    ``wss://``, no host); the message suggests the URL that was probably meant."""
+
+
 class SubscriptionError(ConfigurationError):
     """A subscription Upbit would reject or silently ignore; the message says what to fix."""
 
@@ -128,6 +145,13 @@ class HandshakeError(ConnectionFailedError):
 
 class RateLimitedError(HandshakeError):
     """HTTP 429 (or 418, Upbit's escalated block) on the upgrade; wait ``retry_after``."""
+
+
+class HostUnreachableError(HandshakeError):
+    """The host could not be reached: name not known, connection refused, or a TLS protocol
+    mismatch (``wss://`` to a plain port). Retried once the stream had connected; before
+    that it ends the stream as :class:`UnreachableError` (unless ``retry_initial_connect``).
+    ``name`` is ``"dns"``, ``"refused"`` or ``"tls"``."""
 
 
 class HandshakeTimeoutError(ConnectionFailedError):
@@ -164,6 +188,18 @@ class RequestRejectedError(FatalError):
 
 class TLSCertificateError(FatalError):
     """The server's TLS certificate could not be verified."""
+
+
+class EndpointError(FatalError):
+    """The URL answered the upgrade with something retrying cannot change: a redirect, a 4xx
+    other than 401 / 403 / 408 / 425 / 429, or a plain 200 without an upgrade. The message
+    names the URL, the status and, where it helps, the URL that was probably meant."""
+
+
+class UnreachableError(FatalError):
+    """The host was never reachable (name not known, refused, TLS mismatch) and the stream
+    never connected; ``__cause__`` is the :class:`HostUnreachableError`. Pass
+    ``retry_initial_connect=True`` for a service that starts before its network is up."""
 
 
 class RetriesExhaustedError(UpbitWSError):

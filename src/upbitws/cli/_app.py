@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from upbitws.cli._render import describe, jsonl_line
+from upbitws.client.events import ErrorOccurred
+from upbitws.client.options import StreamOptions
 from upbitws.client.stream import connect
 from upbitws.credentials import Credentials
 from upbitws.exceptions import UpbitWSError
@@ -62,7 +64,19 @@ def stream(
         list[str] | None, typer.Argument(metavar="[CODE]...", help="Markets, e.g. KRW-BTC")
     ] = None,
     url: Annotated[
-        str | None, typer.Option(help="Public WebSocket URL (default: the region's host)")
+        str | None,
+        typer.Option(
+            help="WebSocket URL, ws:// or wss:// (default: the region's host); one ending in "
+            "/private is the private endpoint"
+        ),
+    ] = None,
+    private_url: Annotated[
+        str | None,
+        typer.Option(help="Private WebSocket URL (default: the public URL + /private)"),
+    ] = None,
+    max_retries: Annotated[
+        int | None,
+        typer.Option(help="Give up after this many failed attempts in a row (default: never)"),
     ] = None,
     region: Annotated[str, typer.Option(help="kr, sg, id or th")] = "kr",
     depth: Annotated[int | None, typer.Option(help="Orderbook depth: 1, 5, 15 or 30")] = None,
@@ -91,14 +105,10 @@ def stream(
     environment (keys are never taken as arguments).
     """
     _logging(log_level)
-    try:
-        sub = _subscription(type_, codes or [], depth, level)
-        credentials = Credentials.from_env() if is_private(sub.type) else None
-    except UpbitWSError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     options: dict[str, Any] = {
         "url": url,
+        "private_url": private_url,
+        "max_retries": max_retries,
         "region": region,
         "numbers": numbers.value,
         "keepalive": keepalive.value,
@@ -107,6 +117,13 @@ def stream(
         "stats_interval": stats_interval,
         "include_events": True,
     }
+    try:
+        StreamOptions(**options)  # a wrong --url is an input mistake: one line, exit 2
+        sub = _subscription(type_, codes or [], depth, level)
+        credentials = Credentials.from_env() if is_private(sub.type) else None
+    except UpbitWSError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     code = _run(_stream(sub, format.value.upper(), credentials, options, duration, jsonl))
     raise typer.Exit(code)
 
@@ -125,6 +142,8 @@ async def _stream(
             try:
                 async with asyncio.timeout(duration):
                     async for item in stream:
+                        if isinstance(item, ErrorOccurred) and item.fatal:
+                            continue  # the one "error:" line below says it
                         if not hasattr(item, "stream_type"):
                             print(f"[upbitws] {item}", file=sys.stderr, flush=True)
                         elif jsonl:

@@ -1,12 +1,18 @@
-"""One endpoint's connection, kept alive for as long as the stream lives (issue 4 §2–§4).
+"""One endpoint's connection, kept alive for as long as the stream lives.
 
 Per connection three tasks, all owned by a TaskGroup: the **reader** (frames → models →
 buffer; it never waits for the consumer), the **keepalive** (pings and the data watchdog,
 driven by the sans-I/O :class:`Liveness`), and the **sender** (the full subscription request
 whenever the desired set changed, coalesced under Upbit's message limit of 5/s and 100/min,
-protocol §7). Around them the reconnect loop: connect limit 5/s, capped full-jitter backoff
-reset only after a stable connection, Retry-After honoured, fatal errors never retried, and
-the whole subscription set re-sent as one request on every (re)connect (design §4.2).
+protocol §7). Around them the reconnect loop: every upgrade waits for the process-wide
+connect budget (5/s per host / account, client/budget.py), capped full-jitter backoff reset
+only by a productive or stable connection, Retry-After honoured (jittered, capped), fatal
+errors never retried, and the whole subscription set re-sent as one request on every
+(re)connect (design §4.2).
+
+Never silent: the first failure of a run and backoffs at the cap are logged at WARNING with
+the URL and the cause. A connection liveness declares dead is aborted at once (no close
+handshake that cannot complete); the polite close is kept for the user's shutdown.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any, Final
 
 import aiohttp
 
+from upbitws.client.budget import ConnectBudget, default_budget
 from upbitws.client.buffer import MessageBuffer
 from upbitws.client.events import (
     Connected,
@@ -34,18 +41,22 @@ from upbitws.client.options import StreamOptions
 from upbitws.client.recovery import TradeRecovery
 from upbitws.client.state import MarketState
 from upbitws.client.stats import StreamCounters
-from upbitws.client.transport import open_websocket
+from upbitws.client.transport import abort, open_websocket
 from upbitws.exceptions import (
     ConnectionFailedError,
     ConnectionLostError,
     FatalError,
+    HostUnreachableError,
     MessageDecodeError,
+    RateLimitedError,
     RetriesExhaustedError,
+    UnreachableError,
     UpbitWSError,
 )
 from upbitws.models import ErrorFrame, StatusFrame, StreamType, SubscriptionList
 from upbitws.protocol.backoff import Backoff
 from upbitws.protocol.codec import Decoder
+from upbitws.protocol.endpoints import budget_key as host_key
 from upbitws.protocol.errors import error_from_close, error_from_frame
 from upbitws.protocol.liveness import Dead, Liveness, LivenessPolicy, Probe, SendPing, Stalled
 from upbitws.protocol.ratelimit import SlidingWindowLimiter
@@ -67,6 +78,7 @@ LATENCY_SAMPLE_EVERY: Final = 0.0005
 #: Outbox marker: send the desired set as it is when the marker's turn comes.
 _RESEND: Final = object()
 _TRADE_TYPES: Final = frozenset({"trade"})
+_AUTH: Final = " (with an Authorization header)"
 
 
 class Connection:
@@ -82,11 +94,12 @@ class Connection:
         desired: Callable[[], SubscriptionSet],
         buffer: MessageBuffer,
         counters: StreamCounters,
-        connect_limiter: SlidingWindowLimiter,
         backoff: Backoff,
         headers: Callable[[], Mapping[str, str]] | None = None,
         recovery: TradeRecovery | None = None,
         state: MarketState | None = None,
+        budget: ConnectBudget | None = None,
+        budget_key: str | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.url = url
@@ -96,7 +109,8 @@ class Connection:
         self._buffer = buffer
         self._counters = counters
         self._stats = counters.connection(endpoint)
-        self._connect_limiter = connect_limiter
+        self._budget = budget if budget is not None else default_budget()
+        self._budget_key = budget_key or host_key(url)
         self._backoff = backoff
         self._headers = headers
         self._decoder = Decoder(options.numbers)
@@ -116,7 +130,7 @@ class Connection:
             )
         )
         self._names: dict[type, str] = {}
-        # Issue 6: trades go through dedupe / gap handling, other data updates the state.
+        # Trade recovery: trades go through dedupe / gap handling, other data updates the state.
         # The stream passes its own (whose run() closes the gaps); a bare Connection gets
         # one without backfill, so nothing waits on a worker that never runs.
         self._state = state if state is not None else MarketState()
@@ -128,6 +142,8 @@ class Connection:
         self._recovery = recovery
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._latency_due = 0.0
+        self._ever_connected = False
+        self._aborted = False
 
     # -- public -----------------------------------------------------------------------------
 
@@ -157,38 +173,40 @@ class Connection:
         attempt = 0
         dropped_at: float | None = None
         while True:
-            await self._respect_connect_limit()
+            await self._budget.acquire(self._budget_key)
             self._stats.state = "connecting"
             self._stats.attempts += 1
             cause: UpbitWSError
-            headers = self._headers() if self._headers else None
-            log.debug(
-                "%s: opening %s (headers: %s)", self.endpoint, self.url, sorted(headers or ())
-            )  # header names only: the values carry the token
+            # No header local here: the factory mints the token inside the call, so no frame
+            # of ours holds it (a show-locals traceback would print it).
+            log.debug("%s: opening %s%s", self.endpoint, self.url, _AUTH if self._headers else "")
             try:
                 ws = await open_websocket(
                     self._session,
                     self.url,
-                    headers=headers,
+                    headers=self._headers,
                     handshake_timeout=self._options.handshake_timeout,
                     compression=self._options.compression,
                     max_msg_size=self._options.max_msg_size,
+                    private=self.endpoint == "private",
                 )
-            except FatalError as exc:
-                self._fail(exc)
-                raise
             except ConnectionFailedError as exc:
+                self._never_reachable(exc)
                 cause = exc
                 self._report(exc)
                 self._buffer.put_event(ErrorOccurred(self.endpoint, exc, False, time.time()))
+            except UpbitWSError as exc:  # fatal: retrying cannot fix it
+                self._fail(exc)
+                raise
             else:
+                self._ever_connected = True
                 cause = await self._serve(ws, attempt, dropped_at)
                 dropped_at = time.time()
                 self._buffer.put_event(Disconnected(self.endpoint, cause, dropped_at))
-                self._backoff.disconnected(time.monotonic())
+                self._backoff.disconnected(time.monotonic(), self._liveness.last_data)
                 self._open_gaps(dropped_at)
             attempt += 1
-            delay = self._backoff.next_delay(cause.retry_after)
+            retry = self._backoff.failed(time.monotonic(), cause.retry_after)
             if self._backoff.exhausted:
                 error = RetriesExhaustedError(
                     f"{self.endpoint} connection to {self.url} failed {self._backoff.attempt} "
@@ -197,20 +215,52 @@ class Connection:
                 error.__cause__ = cause
                 self._fail(error)
                 raise error
+            if retry.capped:
+                self._capped(cause, retry.asked)
             self._stats.state = "backoff"
-            self._buffer.put_event(Reconnecting(self.endpoint, attempt, delay, cause))
-            log.info(
-                "%s: reconnecting in %.2fs (attempt %d): %s", self.endpoint, delay, attempt, cause
+            self._buffer.put_event(Reconnecting(self.endpoint, attempt, retry.delay, cause))
+            log.log(
+                logging.WARNING if retry.warn else logging.INFO,
+                "%s: connection to %s failed (%s: %s); reconnecting in %.2fs "
+                "(%d failure(s) in a row%s)",
+                self.endpoint,
+                self.url,
+                type(cause).__name__,
+                cause,
+                retry.delay,
+                retry.attempt,
+                ", backoff at its cap" if retry.at_cap else "",
             )
-            await asyncio.sleep(delay)
+            await asyncio.sleep(retry.delay)
 
-    # -- one connection ---------------------------------------------------------------------
+    def _never_reachable(self, exc: ConnectionFailedError) -> None:
+        """A host that was never reachable (typo, wrong port, wss:// to a plain port) is not
+        retried forever: fatal unless the stream connected once or ``retry_initial_connect``."""
+        if (
+            not isinstance(exc, HostUnreachableError)
+            or self._ever_connected
+            or self._options.retry_initial_connect
+        ):
+            return
+        error = UnreachableError(
+            f"{exc}; the {self.endpoint} stream never connected, so this is not retried "
+            "(pass retry_initial_connect=True to keep retrying until the network is up)",
+            name=exc.name,
+        )
+        error.__cause__ = exc
+        self._fail(error)
+        raise error
 
-    async def _respect_connect_limit(self) -> None:
-        delay = self._connect_limiter.delay(time.monotonic())
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self._connect_limiter.record(time.monotonic())
+    def _capped(self, cause: UpbitWSError, asked: float | None) -> None:
+        cap = self._backoff.policy.retry_after_cap
+        error = RateLimitedError(
+            f"{self.url} asked to wait {asked:g} s ({cause}); waiting retry_after_cap = "
+            f"{cap:g} s instead",
+            status_code=cause.status_code,
+            retry_after=cap,
+        )
+        log.warning("%s: %s", self.endpoint, error)
+        self._buffer.put_event(ErrorOccurred(self.endpoint, error, False, time.time()))
 
     async def _serve(
         self, ws: aiohttp.ClientWebSocketResponse, attempt: int, dropped_at: float | None
@@ -218,6 +268,7 @@ class Connection:
         """Serve one open connection until it ends; return why (raise if fatal)."""
         self._ws = ws
         self._cause = None
+        self._aborted = False
         self._message_limiter.clear()
         self._outbox.clear()  # the subscription sent below carries every queued change
         self._resend = False
@@ -260,7 +311,8 @@ class Connection:
             stats.connected_at = None
             stats.connected_monotonic = None
             stats.state = "closed"
-            await self._close(ws)
+            if not self._aborted:
+                await self._close(ws)
             for waiter in self._list_waiters:
                 if not waiter.done():
                     waiter.set_exception(ConnectionLostError("connection closed before reply"))
@@ -394,9 +446,14 @@ class Connection:
                 await asyncio.sleep(0)
                 if liveness.poll(time.monotonic()) != action:
                     continue
-                log.warning("%s: %s; reconnecting", self.endpoint, action.reason)
+                log.warning(
+                    "%s: %s on %s; aborting the connection", self.endpoint, action.reason, self.url
+                )
                 self._set_cause(action.error())
-                await self._close(ws)
+                # No close handshake: the path is dead, waiting close_timeout for a reply
+                # only delays the reconnect.
+                self._aborted = True
+                abort(ws)
                 return
 
     async def _sender(self, ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -435,7 +492,7 @@ class Connection:
 
     def _open_gaps(self, at: float) -> None:
         """Everything subscribed may be missing from the drop on: announce it; trade gaps
-        are backfilled (issue 6, client/recovery.py)."""
+        are backfilled (trade recovery, client/recovery.py)."""
         self._recovery.connection_lost(self.endpoint, self._desired().keys(), at)
 
     def _report(self, error: UpbitWSError) -> None:
@@ -446,5 +503,7 @@ class Connection:
         now = time.time()
         self._counters.error(self.endpoint, error, now)
         self._stats.state = "failed"
-        log.error("%s: %s", self.endpoint, error)
+        # INFO, not ERROR: the error itself is raised from the stream's iterator, where the
+        # user (or the CLI's one-line message) reports it; logging it loudly twice is noise.
+        log.info("%s: ending the stream: %s: %s", self.endpoint, type(error).__name__, error)
         self._buffer.put_event(ErrorOccurred(self.endpoint, error, True, now))

@@ -6,8 +6,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from upbitws.client.budget import ConnectBudget
 from upbitws.exceptions import ConfigurationError
 from upbitws.protocol.backoff import BackoffPolicy
+from upbitws.protocol.endpoints import check_url, derive_endpoints
 
 __all__ = ["REGIONS", "StreamOptions", "public_url"]
 
@@ -44,7 +46,8 @@ def _check_positive(name: str, value: float | None, *, optional: bool = False) -
 class StreamOptions:
     """Options of :func:`upbitws.connect` (all keyword arguments there)."""
 
-    #: Public endpoint; default from ``region``. Any URL works (the simulator's ``ws_url``).
+    #: Public endpoint (ws:// or wss://); default from ``region``. Any URL works (the
+    #: simulator's ``ws_url``); one ending in ``/private`` is taken as the private endpoint.
     url: str | None = None
     #: Private endpoint; default: ``url`` + ``/private``.
     private_url: str | None = None
@@ -74,9 +77,16 @@ class StreamOptions:
     include_events: bool = False
     #: Log a one-line statistics summary at INFO every this many seconds (None: never).
     stats_interval: float | None = None
-    #: Seconds to wait for the close handshake when closing.
+    #: Seconds to wait for the close handshake when closing (a dead connection is aborted).
     close_timeout: float = 2.0
-    #: Fill trade gaps (after a reconnect or a queue overflow) from REST (issue 6).
+    #: Retry "name not known", "connection refused" and TLS mismatches before the first
+    #: successful connection (for a service that starts before its network is up); by
+    #: default they end the stream with ``UnreachableError`` (after one success: retried).
+    retry_initial_connect: bool = False
+    #: Connect limiter shared by streams (5 upgrades/s per host / account, protocol §7);
+    #: default: one per process (``upbitws.client.budget.default_budget()``).
+    connect_budget: ConnectBudget | None = None
+    #: Fill trade gaps (after a reconnect or a queue overflow) from REST (client/recovery.py).
     backfill: bool = True
     #: Quotation REST origin for backfill; default: derived from ``url`` (wss→https).
     rest_url: str | None = None
@@ -107,11 +117,16 @@ class StreamOptions:
             raise ConfigurationError("max_msg_size must be at least 1024 bytes")
         if self.url is None:
             public_url(self.region)  # validates the region
+        else:
+            check_url(self.url, "url")
+        if self.private_url is not None:
+            check_url(self.private_url, "private_url")
 
     @property
     def public_endpoint(self) -> str:
-        return self.url or public_url(self.region)
+        return derive_endpoints(self.url or public_url(self.region), self.private_url)[0]
 
     @property
     def private_endpoint(self) -> str:
-        return self.private_url or self.public_endpoint.rstrip("/") + "/private"
+        """``private_url``, else the public endpoint + ``/private`` (never ``/private/private``)."""
+        return derive_endpoints(self.url or public_url(self.region), self.private_url)[1]

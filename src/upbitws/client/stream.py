@@ -26,6 +26,7 @@ from typing import Any, Final, Self
 
 import aiohttp
 
+from upbitws.client.budget import default_budget
 from upbitws.client.buffer import MessageBuffer
 from upbitws.client.connection import Connection
 from upbitws.client.events import (
@@ -43,6 +44,7 @@ from upbitws.client.options import StreamOptions
 from upbitws.client.recovery import TradeRecovery
 from upbitws.client.state import MarketState
 from upbitws.client.stats import StatsSnapshot, StreamCounters
+from upbitws.client.transport import trace_config
 from upbitws.exceptions import (
     ConfigurationError,
     CredentialsError,
@@ -53,7 +55,7 @@ from upbitws.exceptions import (
 from upbitws.models import SubscriptionList
 from upbitws.protocol.backfill import TradeMark
 from upbitws.protocol.backoff import Backoff
-from upbitws.protocol.ratelimit import CONNECT_WINDOWS, SlidingWindowLimiter
+from upbitws.protocol.endpoints import budget_key
 from upbitws.protocol.subscriptions import Format, Subscription, SubscriptionSet
 
 __all__ = ["Stream", "connect"]
@@ -99,6 +101,7 @@ class Stream:
         options: StreamOptions | None = None,
         auth_headers: Callable[[], Mapping[str, str]] | None = None,
         rng: Callable[[], float] | None = None,
+        account: str | None = None,
     ) -> None:
         self._desired = _as_set(subscriptions, format)
         if self._desired.is_empty:
@@ -111,6 +114,7 @@ class Stream:
                 "UPBIT_OPEN_API_SECRET_KEY"
             )
         self._auth_headers = auth_headers
+        self._account = account  # non-secret fingerprint: the private connect-budget key
         self._rng = rng or random.random
         self._counters = StreamCounters()
         self._buffer = MessageBuffer(self.options.queue_size, conflate=self.options.conflate)
@@ -120,7 +124,6 @@ class Stream:
         )
         self._callbacks: list[EventCallback] = []
         self._connections: dict[str, Connection] = {}
-        self._limiters: dict[str, SlidingWindowLimiter] = {}
         self._session: aiohttp.ClientSession | None = None
         self._runner: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None
@@ -145,7 +148,8 @@ class Stream:
         """Start connecting (``async with`` does this)."""
         if self._runner is not None or self._closed:
             raise StreamClosedError("a stream can be started once")
-        self._session = aiohttp.ClientSession()
+        # The trace hook keeps a failed upgrade's error body (Upbit's text, a 418 block time).
+        self._session = aiohttp.ClientSession(trace_configs=[trace_config()])
         self._ready = asyncio.Event()
         self._runner = asyncio.create_task(self._run(), name="upbitws-stream")
         await self._ready.wait()
@@ -206,7 +210,6 @@ class Stream:
         policy = options.backoff
         if options.max_retries is not None:
             policy = dataclasses.replace(policy, max_retries=options.max_retries)
-        limiter = self._limiters.setdefault(endpoint, SlidingWindowLimiter(CONNECT_WINDOWS))
         desired = self._desired
         conn = Connection(
             endpoint,
@@ -216,11 +219,12 @@ class Stream:
             desired=desired.public if endpoint == "public" else desired.private,
             buffer=self._buffer,
             counters=self._counters,
-            connect_limiter=limiter,
             backoff=Backoff(policy, self._rng),
             headers=self._auth_headers if endpoint == "private" else None,
             recovery=self._recovery,
             state=self._state,
+            budget=options.connect_budget or default_budget(),
+            budget_key=budget_key(url, self._account if endpoint == "private" else None),
         )
         self._connections[endpoint] = conn
         self._group.create_task(conn.run(), name=f"upbitws-{endpoint}")
@@ -355,8 +359,9 @@ def connect(
 ) -> Stream:
     """A :class:`Stream` over ``subscriptions``; use it as ``async with connect(...) as s``.
 
-    Keyword options are those of :class:`StreamOptions` (``url``, ``region``, ``numbers``,
-    ``ping_interval``, ``pong_timeout``, ``keepalive``, ``data_timeout``, ``max_retries``, ...).
+    Keyword options are those of :class:`StreamOptions` (``url``, ``private_url``, ``region``,
+    ``numbers``, ``ping_interval``, ``pong_timeout``, ``keepalive``, ``data_timeout``,
+    ``max_retries``, ``retry_initial_connect``, ``connect_budget``, ...).
     ``credentials`` (an :class:`upbitws.Credentials`) is needed for private types.
     """
     try:
@@ -364,4 +369,12 @@ def connect(
     except TypeError as exc:
         raise ConfigurationError(f"unknown option: {exc}") from exc
     headers = credentials.headers if credentials is not None else None
-    return Stream(subscriptions, format=format, options=opts, auth_headers=headers, rng=rng)
+    account = getattr(credentials, "fingerprint", None) if credentials is not None else None
+    return Stream(
+        subscriptions,
+        format=format,
+        options=opts,
+        auth_headers=headers,
+        rng=rng,
+        account=account,
+    )

@@ -274,3 +274,9 @@ class Liveness:
         if not armed:
             return None
         return max(now, min(armed))
+
+    @property
+    def last_data(self) -> float | None:
+        """When the last data frame arrived since ``opened`` (None: none yet); the backoff
+        uses it to tell a productive connection from one that failed (backoff.py)."""
+        return None if self._last_data == _NEVER else self._last_data
