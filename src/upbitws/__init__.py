@@ -22,6 +22,7 @@ from upbitws.client.events import (
     Reconnected,
     Reconnecting,
 )
+from upbitws.client.markets import MarketInfo, markets
 from upbitws.client.options import StreamOptions
 from upbitws.client.state import MarketState
 from upbitws.client.stats import KST, StatsSnapshot
@@ -112,6 +113,7 @@ __all__ = [
     "HandshakeTimeoutError",
     "LifecycleEvent",
     "LivenessError",
+    "MarketInfo",
     "MarketState",
     "Message",
     "MessageDecodeError",
@@ -148,6 +150,7 @@ __all__ = [
     "decode",
     "encode",
     "encode_list",
+    "markets",
     "my_asset",
     "my_order",
     "orderbook",

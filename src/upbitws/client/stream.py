@@ -39,6 +39,7 @@ from upbitws.client.events import (
     Reconnected,
     Reconnecting,
 )
+from upbitws.client.markets import MarketCheck, rest_origin
 from upbitws.client.options import StreamOptions
 from upbitws.client.recovery import TradeRecovery
 from upbitws.client.state import MarketState
@@ -118,6 +119,9 @@ class Stream:
         self._recovery = TradeRecovery(
             options=self.options, buffer=self._buffer, counters=self._counters, state=self._state
         )
+        self._markets = MarketCheck(
+            rest_origin(self.options.rest_url or self.options.url, self.options.region)
+        )
         self._callbacks: list[EventCallback] = []
         self._connections: dict[str, Connection] = {}
         self._limiters: dict[str, SlidingWindowLimiter] = {}
@@ -146,6 +150,12 @@ class Stream:
         if self._runner is not None or self._closed:
             raise StreamClosedError("a stream can be started once")
         self._session = aiohttp.ClientSession()
+        if self.options.check_markets:  # fail fast on what Upbit would silently ignore
+            try:
+                await self._markets.check(self._session, self._desired)
+            except BaseException:
+                await self.aclose()
+                raise
         self._ready = asyncio.Event()
         self._runner = asyncio.create_task(self._run(), name="upbitws-stream")
         await self._ready.wait()
@@ -270,6 +280,8 @@ class Stream:
         candidate.add(*subscriptions)
         if not candidate.private().is_empty and not self._auth_headers:
             raise CredentialsError("private types need credentials (see upbitws.Credentials)")
+        if self.options.check_markets and self._session is not None:
+            await self._markets.check(self._session, subscriptions)
         self._desired.add(*subscriptions)
         self._apply()
 

@@ -1,0 +1,54 @@
+"""Checks of command-line input that end in one line and exit 2 (never a traceback)."""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+import typer
+
+__all__ = ["LogLevel", "check_duration", "check_rest_url", "check_ws_url"]
+
+
+class LogLevel(StrEnum):
+    """Levels accepted by ``--log-level`` (case-insensitive on the command line)."""
+
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+def _check_url(value: str, schemes: tuple[str, ...], example: str) -> str:
+    parts = urlsplit(value.strip())
+    try:
+        port = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        port = -1
+    if parts.scheme.lower() not in schemes or not parts.hostname or port == -1:
+        raise typer.BadParameter(f"{value!r} is not a {' or '.join(schemes)} URL, e.g. {example}")
+    return value.strip()
+
+
+def check_ws_url(value: str | None) -> str | None:
+    """``--url`` of a WebSocket endpoint: ``ws://`` or ``wss://`` with a host."""
+    if value is None:
+        return None
+    return _check_url(value, ("ws", "wss"), "wss://api.upbit.com/websocket/v1")
+
+
+def check_rest_url(value: str | None) -> str | None:
+    """``--url`` that may be a WebSocket URL (its REST origin is used) or a REST origin."""
+    if value is None:
+        return None
+    return _check_url(value, ("ws", "wss", "http", "https"), "https://api.upbit.com")
+
+
+def check_duration(value: float | None) -> float | None:
+    """``--duration``: a positive finite number of seconds (omit it to run until Ctrl-C)."""
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise typer.BadParameter(
+            f"{value:g} is not a positive number of seconds (omit --duration to run until Ctrl-C)"
+        )
+    return value
