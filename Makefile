@@ -3,16 +3,21 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
+# The demo needs the library and the CLI only, not the test toolchain (fast from a fresh clone).
+DEMO_STAMP := $(VENV)/.installed-cli
 
 .PHONY: test demo bench bench-decode bench-peers soak lint typecheck pytest clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
+
+$(DEMO_STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e '.[cli]'
+	touch $(DEMO_STAMP)
 
 venv: $(STAMP)
 
@@ -28,8 +33,8 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-demo: $(STAMP)
-	$(VENV)/bin/upbitws demo --duration 20
+demo: $(DEMO_STAMP)
+	$(VENV)/bin/upbitws demo --duration 15
 
 bench: $(STAMP)
 	$(PY) bench/run.py

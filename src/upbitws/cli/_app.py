@@ -168,8 +168,10 @@ def build_app() -> typer.Typer:
 
     app.command()(demo)
     from upbitws.cli.markets import markets
+    from upbitws.cli.watch import watch
 
     app.command()(markets)
+    app.command()(watch)
     try:
         from upbitws.cli.simulate import simulate
     except ImportError:  # pragma: no cover - the simulator command is part of the package
