@@ -16,7 +16,7 @@ $(STAMP): $(PY) pyproject.toml
 	touch $(STAMP)
 
 $(DEMO_STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e '.[cli]'
+	$(PY) -m pip install -q --no-compile -e '.[cli]'
 	touch $(DEMO_STAMP)
 
 venv: $(STAMP)
@@ -34,7 +34,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 demo: $(DEMO_STAMP)
-	$(VENV)/bin/upbitws demo --duration 15
+	$(VENV)/bin/upbitws demo --duration 10
 
 bench: $(STAMP)
 	$(PY) bench/run.py
