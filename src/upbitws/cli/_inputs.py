@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+import signal
+from collections.abc import Iterator
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 import typer
 
-__all__ = ["LogLevel", "check_duration", "check_rest_url", "check_ws_url"]
+__all__ = ["LogLevel", "check_duration", "check_rest_url", "check_ws_url", "stop_on_signals"]
 
 
 class LogLevel(StrEnum):
@@ -48,7 +52,21 @@ def check_rest_url(value: str | None) -> str | None:
 def check_duration(value: float | None) -> float | None:
     """``--duration``: a positive finite number of seconds (omit it to run until Ctrl-C)."""
     if value is not None and (not math.isfinite(value) or value <= 0):
-        raise typer.BadParameter(
-            f"{value:g} is not a positive number of seconds (omit --duration to run until Ctrl-C)"
-        )
+        raise typer.BadParameter(f"{value:g} is not a positive number of seconds")
     return value
+
+
+@contextlib.contextmanager
+def stop_on_signals(deadline: asyncio.Timeout) -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM expire ``deadline`` now: the command ends the way
+    ``--duration`` ends it, final summary included."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, deadline.reschedule, loop.time())
+    try:
+        yield
+    finally:
+        for sig in signals:
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.remove_signal_handler(sig)

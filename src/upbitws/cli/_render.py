@@ -3,6 +3,7 @@ one number format (:func:`num`) for every human view."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -12,7 +13,7 @@ import msgspec
 from upbitws.client.stats import KST
 from upbitws.models import Candle, MyAsset, MyOrder, Orderbook, Ticker, Trade
 
-__all__ = ["describe", "jsonl_line", "kst_time", "num", "pct"]
+__all__ = ["KSTFormatter", "describe", "jsonl_line", "kst_time", "num", "pct"]
 
 _ENCODER: Final = msgspec.json.Encoder(decimal_format="number")
 
@@ -20,6 +21,15 @@ _ENCODER: Final = msgspec.json.Encoder(decimal_format="number")
 def jsonl_line(message: Any) -> str:
     """One JSON object, DEFAULT field names, exact numbers written as JSON numbers."""
     return _ENCODER.encode(message).decode() + "\n"
+
+
+class KSTFormatter(logging.Formatter):
+    """Log times in KST with the offset written (``2026-11-22 13:15:56.123+09:00``): the
+    same clock as the statistics and the events on the same stderr."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, tz=UTC).astimezone(KST)
+        return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{int(record.msecs):03d}+09:00"
 
 
 def kst_time(epoch_ms: int) -> str:

@@ -53,14 +53,14 @@ def subscriptions_for(codes: list[str], types: list[str], depth: int) -> list[Su
     return [make[t]() for t in types]
 
 
-def _types(value: str) -> list[str]:
+def _types(value: str) -> str:
     types = [t.strip() for t in value.split(",") if t.strip()]
     bad = [t for t in types if t not in WATCH_TYPES]
     if bad or not types:
         raise typer.BadParameter(
             f"{value!r}: use a comma-separated subset of {','.join(WATCH_TYPES)}"
         )
-    return list(dict.fromkeys(types))
+    return ",".join(dict.fromkeys(types))
 
 
 def _depth(value: int) -> int:
@@ -173,10 +173,14 @@ def watch(
         ),
     ] = None,
     types: Annotated[
-        str, typer.Option(metavar="TYPES", help="Comma-separated: ticker,trade,orderbook")
+        str,
+        typer.Option(
+            metavar="TYPES", callback=_types, help="Comma-separated: ticker,trade,orderbook"
+        ),
     ] = "ticker,trade,orderbook",
     depth: Annotated[
-        int, typer.Option(metavar="N", help="Orderbook levels shown per side (1-30)")
+        int,
+        typer.Option(metavar="N", callback=_depth, help="Orderbook levels shown per side (1-30)"),
     ] = 10,
     duration: Annotated[
         float | None,
@@ -186,8 +190,7 @@ def watch(
     ] = None,
 ) -> None:
     """Live view of markets: prices, orderbook, trades and the connection's health."""
-    kinds = _types(types)
-    depth = _depth(depth)
+    kinds = types.split(",")
     try:
         subs = subscriptions_for(codes, kinds, depth)
     except UpbitWSError as exc:
