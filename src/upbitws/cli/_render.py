@@ -102,15 +102,16 @@ def describe(m: Any) -> str:
 
 def _order_text(m: Any) -> str:
     """``wait bid limit 0.001 @ 140,100,000 (executed 0)``; a market buy by total (``price``
-    order, no volume) reads ``bid price total 1,000,000``."""
+    order: no volume, ``price`` is the total) reads ``bid market buy for 1,000,000 KRW``."""
     kind = m.order_type.value
-    if m.volume is None:  # ord_type "price": a market buy for a total, no volume (§4.6)
-        what = f"total {num(m.price)}"
-    elif m.price is None or kind == "market":
-        what = f"{num(m.volume)} at market"
+    side = m.ask_bid.value
+    quote = m.code.partition("-")[0]
+    if kind == "price":  # §4.6: a market buy for a total; volume is null
+        what = f"market buy for {num(m.price)} {quote}"
+    elif kind == "market":
+        what = f"market sell {num(m.volume)}"
+    elif m.price is None:
+        what = f"{kind} {num(m.volume)}"
     else:
-        what = f"{num(m.volume)} @ {num(m.price)}"
-    return (
-        f"{m.state.value:<6} {m.ask_bid.value} {kind} {what} "
-        f"(executed {num(m.executed_volume)})  {m.uuid}"
-    )
+        what = f"{kind} {num(m.volume)} @ {num(m.price)}"
+    return f"{m.state.value:<6} {side} {what} (executed {num(m.executed_volume)})  {m.uuid}"
