@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-test
 # The demo needs the library and the CLI only, not the test toolchain (fast from a fresh clone).
 DEMO_STAMP := $(VENV)/.installed-cli
 
-.PHONY: test demo bench bench-decode bench-peers soak lint typecheck pytest clean venv
+.PHONY: test docs demo bench bench-decode bench-peers soak lint typecheck pytest clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(VENV)/bin/pytest -q
 
-test: lint typecheck pytest
+test: lint typecheck pytest docs
+
+# The documentation site (mkdocs-material + mkdocstrings); warnings are errors.
+docs: $(STAMP)
+	$(PY) scripts/gen_cli_docs.py --check
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
 demo: $(DEMO_STAMP)
 	$(VENV)/bin/upbitws demo --duration 10
@@ -49,4 +54,4 @@ soak: $(STAMP)
 	$(PY) bench/soak.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache site
