@@ -15,8 +15,12 @@ $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# Only the dependencies of the library and of [cli], read from pyproject.toml; the demo runs
+# from the source tree, so there is no build step either.
 $(DEMO_STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q --no-compile -e '.[cli]'
+	$(PY) -c "import shlex, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+	print(shlex.join(p['dependencies'] + p['optional-dependencies']['cli']))" \
+	| xargs $(PY) -m pip install -q --no-compile
 	touch $(DEMO_STAMP)
 
 venv: $(STAMP)
@@ -39,7 +43,7 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
 demo: $(DEMO_STAMP)
-	$(VENV)/bin/upbitws demo --duration 10
+	PYTHONPATH=src $(PY) -m upbitws demo --duration 8
 
 bench: $(STAMP)
 	$(PY) bench/run.py
