@@ -142,3 +142,9 @@ async def test_stream_signal_prints_the_same_final_summary_as_duration(
         assert last.startswith("[upbitws] state=")
         assert "msgs_in=" in last
         assert "Traceback" not in err
+
+
+def test_bare_command_prints_its_usage() -> None:
+    result = run()
+    assert result.stdout.startswith("Usage: upbitws [OPTIONS] COMMAND [ARGS]...")
+    assert "error" not in result.stderr

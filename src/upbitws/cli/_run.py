@@ -62,6 +62,9 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     try:
         result: Any = command.main(args=args, prog_name="upbitws", standalone_mode=False)
     except _CLICK_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare 'upbitws': the help, as is
+            print(exc.format_message())  # type: ignore[attr-defined]
+            return int(getattr(exc, "exit_code", 2))
         ctx = getattr(exc, "ctx", None)
         where = f"{ctx.command_path}: " if ctx is not None else ""
         message = exc.format_message()  # type: ignore[attr-defined]

@@ -337,7 +337,7 @@ class WatchView:
         for event in reversed(self.events):
             wrapped = textwrap.wrap(event, width, subsequent_indent="  ") or [""]
             if len(lines) + len(wrapped) > room:
-                break
+                continue  # too long for what is left: older, shorter events may still fit
             lines[:0] = wrapped
         return lines
 
