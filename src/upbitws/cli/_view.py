@@ -69,16 +69,26 @@ class Column:
         return max([len(self.header), *(len(c) for c in self.cells)])
 
 
-def fit_table(columns: Sequence[Column], width: int, *, title: str | None = None) -> Table:
+def fit_table(
+    columns: Sequence[Column],
+    width: int,
+    *,
+    title: str | None = None,
+    together: Sequence[set[int]] = (),
+) -> Table:
     """A borderless table of the columns that fit ``width`` whole, most important first, shown
     in their given order; every kept column gets the width of its widest cell, so nothing in
-    it is cut or wrapped."""
+    it is cut or wrapped. Each set in ``together`` (column indexes) is kept or dropped whole
+    (a ladder shows both sides' sizes or neither)."""
     kept: set[int] = set()
     used = 0
     for index in sorted(range(len(columns)), key=lambda i: columns[i].priority):
-        need = columns[index].width + (1 if kept else 0)  # one space between columns
+        if index in kept:
+            continue
+        group = next((g for g in together if index in g), {index})
+        need = sum(columns[i].width + 1 for i in group) - (0 if kept else 1)  # 1 space between
         if used + need <= width or columns[index].priority == 0:
-            kept.add(index)
+            kept |= group
             used += need
     # One space right of every column but the last (pad_edge drops the outer one).
     table = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False, show_edge=False, title=title)
@@ -140,6 +150,7 @@ class WatchView:
         title: str,
         url: str,
         depth: int = 10,
+        types: Sequence[str] = ("ticker", "trade", "orderbook"),
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
@@ -148,6 +159,7 @@ class WatchView:
         self.title = title
         self.url = url
         self.depth = depth
+        self.types = frozenset(types)
         self._clock = clock
         self._wall = wall
         self.started = clock()
@@ -222,8 +234,8 @@ class WatchView:
         used = 1 + (1 + len(codes)) + (2 + len(fact_lines)) + 1
         room = height - used
         middle_rows = min(max(room - 2, 0), 1 + 2 * self.depth + 1)
-        if middle_rows < 4:  # not even a level each side: give the space to events
-            middle_rows = 0
+        if middle_rows < 4 or not self.types & {"orderbook", "trade"}:
+            middle_rows = 0  # not even a level each side (or nothing to show): events get it
         event_room = max(room - middle_rows, 0)
         events = self._event_lines(inner, event_room)
         parts: list[RenderableType] = [self._header(stats, width), market]
@@ -266,14 +278,21 @@ class WatchView:
         ]
         return fit_table(columns, width)
 
-    def _middle(self, width: int, rows: int) -> Table:
+    def _middle(self, width: int, rows: int) -> RenderableType:
+        """The ladder beside the tape; either alone, full width, when the other type is not
+        subscribed."""
+        parts: list[Callable[[int, int], Table]] = []
+        if "orderbook" in self.types:
+            parts.append(self._ladder)
+        if "trade" in self.types:
+            parts.append(self._tape)
+        if len(parts) == 1:
+            return parts[0](width, rows)
         half = (width - 3) // 2
-        ladder = self._ladder(half, rows)
-        tape = self._tape(width - 3 - half, rows)
         grid = Table.grid(padding=(0, 3))
         grid.add_column(width=half, no_wrap=True)
         grid.add_column(width=width - 3 - half, no_wrap=True)
-        grid.add_row(ladder, tape)
+        grid.add_row(self._ladder(half, rows), self._tape(width - 3 - half, rows))
         return grid
 
     def _ladder(self, width: int, rows: int) -> Table:
@@ -293,7 +312,7 @@ class WatchView:
             Column(f"{self.selected} book", prices, 0, styles=styles),
             Column("bid size", bid_sizes, 1, styles=[_RISE] * len(bid_sizes)),
         ]
-        table = fit_table(columns, width)
+        table = fit_table(columns, width, together=[{0, 2}])
         if book is not None:
             table.caption = f"spread {spread}"
             table.caption_justify = "left"

@@ -196,7 +196,9 @@ def watch(
     except UpbitWSError as exc:
         raise typer.BadParameter(str(exc), param_hint="CODE") from None
     endpoint = url or public_url("kr")
-    view = WatchView(list(subs[0].codes), title="upbitws watch", url=endpoint, depth=depth)
+    view = WatchView(
+        list(subs[0].codes), title="upbitws watch", url=endpoint, depth=depth, types=kinds
+    )
     try:
         code = asyncio.run(_watch(subs, endpoint, view, duration))
     except KeyboardInterrupt:  # before the view was up (while connecting)
