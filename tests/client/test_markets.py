@@ -90,3 +90,15 @@ async def test_check_markets_false_skips_the_check(make_sim: SimFactory) -> None
         m = await anext(stream)
     assert m.code == "KRW-BTC"
     assert sim.stats()["rest_requests"] == 0
+
+
+async def test_the_lists_are_fetched_once_per_stream(make_sim: SimFactory) -> None:
+    sim = await make_sim()
+    async with upbitws.connect([upbitws.ticker("KRW-BTC")], url=sim.ws_url) as stream:
+        after_connect = sim.stats()["rest_requests"]
+        assert after_connect == 1  # the market list
+        await stream.subscribe(upbitws.trade("KRW-ETH"))  # known from the cached list
+        assert sim.stats()["rest_requests"] == after_connect
+        await stream.subscribe(upbitws.orderbook("KRW-ETH", level=10000))  # levels: once
+        await stream.subscribe(upbitws.orderbook("KRW-ETH", level=100000))
+        assert sim.stats()["rest_requests"] == after_connect + 1
