@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 import upbitws
 from simfactory import SimFactory
+from upbitws.client.markets import parse_markets
 from upbitws.protocol.markets import check_subscriptions
 
 
@@ -102,3 +104,20 @@ async def test_the_lists_are_fetched_once_per_stream(make_sim: SimFactory) -> No
         await stream.subscribe(upbitws.orderbook("KRW-ETH", level=10000))  # levels: once
         await stream.subscribe(upbitws.orderbook("KRW-ETH", level=100000))
         assert sim.stats()["rest_requests"] == after_connect + 1
+
+
+def test_documented_answer_decodes_with_warning_and_cautions() -> None:
+    """Upbit's documented ``is_details=true`` sample (tests/data), and a caution set on it."""
+    body = (Path(__file__).parent.parent / "data" / "rest_market_all_is_details.json").read_bytes()
+    btc, eth = parse_markets(body)
+    assert (btc.code, btc.korean_name, btc.warning, btc.cautions) == (
+        "KRW-BTC",
+        "비트코인",
+        False,
+        (),
+    )
+    assert (eth.code, eth.warning) == ("KRW-ETH", True)
+    flagged = body.replace(b'"PRICE_FLUCTUATIONS": false', b'"PRICE_FLUCTUATIONS": true', 1)
+    assert parse_markets(flagged)[0].cautions == ("PRICE_FLUCTUATIONS",)
+    basic = (Path(__file__).parent.parent / "data" / "rest_market_all_basic.json").read_bytes()
+    assert all(not m.warning and m.cautions == () for m in parse_markets(basic))

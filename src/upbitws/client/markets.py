@@ -29,7 +29,14 @@ from upbitws.exceptions import SubscriptionError, UpbitWSError
 from upbitws.protocol.markets import MarketInfo, check_subscriptions, codes_of, level_codes
 from upbitws.protocol.subscriptions import Subscription
 
-__all__ = ["MarketCheck", "MarketInfo", "markets", "orderbook_levels", "rest_origin"]
+__all__ = [
+    "MarketCheck",
+    "MarketInfo",
+    "markets",
+    "orderbook_levels",
+    "parse_markets",
+    "rest_origin",
+]
 
 log = logging.getLogger("upbitws")
 
@@ -96,6 +103,12 @@ def _info(row: _MarketRow) -> MarketInfo:
     )
 
 
+def parse_markets(body: bytes | str) -> list[MarketInfo]:
+    """The rows of a ``/v1/market/all`` answer (with or without details); raises
+    ``msgspec.DecodeError`` for anything else."""
+    return [_info(row) for row in _MARKETS.decode(body)]
+
+
 async def _with_session(session: aiohttp.ClientSession | None, call: Any) -> Any:
     if session is not None:
         return await call(session)
@@ -121,10 +134,9 @@ async def markets(
     async def fetch(s: aiohttp.ClientSession) -> list[MarketInfo]:
         body = await _get(s, origin + MARKETS_PATH, {"is_details": "true"}, request_timeout)
         try:
-            rows = _MARKETS.decode(body)
+            return parse_markets(body)
         except msgspec.DecodeError as exc:
             raise UpbitWSError(f"unexpected {MARKETS_PATH} body from {origin}: {exc}") from exc
-        return [_info(row) for row in rows]
 
     found: list[MarketInfo] = await _with_session(session, fetch)
     if quote is not None:
