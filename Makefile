@@ -3,16 +3,25 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
+# The demo needs the library and the CLI only, not the test toolchain (fast from a fresh clone).
+DEMO_STAMP := $(VENV)/.installed-cli
 
-.PHONY: test demo bench bench-decode bench-peers soak lint typecheck pytest clean venv
+.PHONY: test docs demo bench bench-decode bench-peers soak lint typecheck pytest clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
+
+# Only the dependencies of the library and of [cli], read from pyproject.toml; the demo runs
+# from the source tree, so there is no build step either.
+$(DEMO_STAMP): $(PY) pyproject.toml
+	$(PY) -c "import shlex, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+	print(shlex.join(p['dependencies'] + p['optional-dependencies']['cli']))" \
+	| xargs $(PY) -m pip install -q --no-compile
+	touch $(DEMO_STAMP)
 
 venv: $(STAMP)
 
@@ -26,10 +35,15 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(VENV)/bin/pytest -q
 
-test: lint typecheck pytest
+test: lint typecheck pytest docs
 
-demo: $(STAMP)
-	$(VENV)/bin/upbitws demo --duration 20
+# The documentation site (mkdocs-material + mkdocstrings); warnings are errors.
+docs: $(STAMP)
+	$(PY) scripts/gen_cli_docs.py --check
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+
+demo: $(DEMO_STAMP)
+	PYTHONPATH=src $(PY) -m upbitws demo --duration 8
 
 bench: $(STAMP)
 	$(PY) bench/run.py
@@ -44,4 +58,4 @@ soak: $(STAMP)
 	$(PY) bench/soak.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache site

@@ -75,7 +75,7 @@ def test_stream_jsonl_writes_one_exact_json_object_per_message(simulator: str) -
         assert obj["code"] == "KRW-BTC"
         assert isinstance(obj["sequential_id"], int)
         assert isinstance(obj["trade_volume"], Decimal | int)  # a JSON number, not a string
-    assert "Connected" in result.stderr  # lifecycle on stderr, never on stdout
+    assert "connected public" in result.stderr  # lifecycle on stderr, never on stdout
     assert "msgs_in=" in result.stderr
 
 

@@ -22,6 +22,7 @@ from upbitws.client.events import (
     Reconnected,
     Reconnecting,
 )
+from upbitws.client.markets import MarketInfo, markets
 from upbitws.client.options import StreamOptions
 from upbitws.client.state import MarketState
 from upbitws.client.stats import KST, StatsSnapshot
@@ -119,6 +120,7 @@ __all__ = [
     "InvalidURLError",
     "LifecycleEvent",
     "LivenessError",
+    "MarketInfo",
     "MarketState",
     "Message",
     "MessageDecodeError",
@@ -156,6 +158,7 @@ __all__ = [
     "decode",
     "encode",
     "encode_list",
+    "markets",
     "my_asset",
     "my_order",
     "orderbook",

@@ -88,7 +88,7 @@ async def test_the_private_url_as_url_works_and_is_never_doubled(make_sim: SimFa
     args = ["stream", "myOrder", "KRW-BTC", "--url", url, "--duration", "1.5"]
     returncode, stderr, _ = await _run(*args, env=env)
     assert returncode == 0, stderr
-    assert f"url='{url}'" in stderr  # the Connected event names the endpoint dialled
+    assert f"connected private to {url}\n" in stderr  # the Connected event names the URL
     assert "/private/private" not in stderr
 
 

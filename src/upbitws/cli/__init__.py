@@ -20,4 +20,6 @@ def main() -> None:
             file=sys.stderr,
         )
         raise SystemExit(2) from None
-    build_app()()
+    from upbitws.cli._run import run_app
+
+    raise SystemExit(run_app(build_app()))

@@ -5,19 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from upbitws.cli._render import describe, jsonl_line
+from upbitws.cli._inputs import LogLevel, check_duration, check_ws_url, stop_on_signals
+from upbitws.cli._render import KSTFormatter, describe, jsonl_line
 from upbitws.client.events import ErrorOccurred
 from upbitws.client.options import StreamOptions
 from upbitws.client.stream import connect
 from upbitws.credentials import Credentials
-from upbitws.exceptions import UpbitWSError
-from upbitws.protocol.subscriptions import Subscription, is_private
+from upbitws.exceptions import SubscriptionError, UpbitWSError
+from upbitws.protocol.subscriptions import Subscription, is_private, orderbook
 
 __all__ = ["build_app"]
 
@@ -43,9 +43,7 @@ def _subscription(
     type_: str, codes: list[str], depth: int | None, level: str | None
 ) -> Subscription:
     if type_ == "orderbook":
-        return Subscription(
-            "orderbook", tuple(codes), depth=depth, level=Decimal(level) if level else None
-        )
+        return orderbook(*codes, depth=depth, level=level)  # validates the level: one line
     if depth is not None or level is not None:
         raise typer.BadParameter("--depth and --level apply to orderbook only")
     return Subscription(type_, tuple(codes))
@@ -61,13 +59,14 @@ def stream(
         ),
     ],
     codes: Annotated[
-        list[str] | None, typer.Argument(metavar="[CODE]...", help="Markets, e.g. KRW-BTC")
+        list[str] | None, typer.Argument(metavar="CODE", help="Markets, e.g. KRW-BTC")
     ] = None,
     url: Annotated[
         str | None,
         typer.Option(
+            callback=check_ws_url,
             help="WebSocket URL, ws:// or wss:// (default: the region's host); one ending in "
-            "/private is the private endpoint"
+            "/private is the private endpoint",
         ),
     ] = None,
     private_url: Annotated[
@@ -89,12 +88,19 @@ def stream(
     ping_interval: Annotated[float, typer.Option(help="Seconds between pings")] = 10.0,
     pong_timeout: Annotated[float, typer.Option(help="Seconds to wait for a pong")] = 30.0,
     duration: Annotated[
-        float | None, typer.Option(help="Stop after this many seconds (default: run until Ctrl-C)")
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            callback=check_duration,
+            help="Stop after this many seconds (default: run until Ctrl-C)",
+        ),
     ] = None,
     stats_interval: Annotated[
         float | None, typer.Option(help="Log a statistics line every N seconds")
     ] = None,
-    log_level: Annotated[str, typer.Option(help="Log level on stderr")] = "WARNING",
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="Log level on stderr")
+    ] = LogLevel.warning,
     jsonl: Annotated[
         bool, typer.Option("--jsonl", help="One JSON object per message on stdout (exact numbers)")
     ] = False,
@@ -104,7 +110,7 @@ def stream(
     Private types read UPBIT_OPEN_API_ACCESS_KEY / UPBIT_OPEN_API_SECRET_KEY from the
     environment (keys are never taken as arguments).
     """
-    _logging(log_level)
+    _logging(log_level.value)
     options: dict[str, Any] = {
         "url": url,
         "private_url": private_url,
@@ -140,19 +146,23 @@ async def _stream(
     try:
         async with connect(sub, format=format, credentials=credentials, **options) as stream:
             try:
-                async with asyncio.timeout(duration):
-                    async for item in stream:
-                        if isinstance(item, ErrorOccurred) and item.fatal:
-                            continue  # the one "error:" line below says it
-                        if not hasattr(item, "stream_type"):
-                            print(f"[upbitws] {item}", file=sys.stderr, flush=True)
-                        elif jsonl:
-                            out.write(jsonl_line(item))
-                        else:
-                            out.write(describe(item) + "\n")
+                async with asyncio.timeout(duration) as deadline:
+                    with stop_on_signals(deadline):  # Ctrl-C / SIGTERM end it like --duration
+                        async for item in stream:
+                            if isinstance(item, ErrorOccurred) and item.fatal:
+                                continue  # the one "error:" line below says it
+                            if not hasattr(item, "stream_type"):
+                                print(f"[upbitws] {item}", file=sys.stderr, flush=True)
+                            elif jsonl:
+                                out.write(jsonl_line(item))
+                            else:
+                                out.write(describe(item) + "\n")
             except TimeoutError:
                 pass
             print(f"[upbitws] {stream.stats().summary()}", file=sys.stderr)
+    except SubscriptionError as exc:  # a code or level the exchange does not list: input
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except UpbitWSError as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -167,11 +177,28 @@ def _run(coro: Any) -> int:
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KSTFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
+
+
+def _version(value: bool) -> None:
+    if value:
+        from upbitws import __version__
+
+        typer.echo(f"upbitws {__version__}")
+        raise typer.Exit(0)
+
+
+def _top(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Upbit real-time WebSocket client, live view and local simulator."""
 
 
 def build_app() -> typer.Typer:
@@ -181,15 +208,23 @@ def build_app() -> typer.Typer:
         help="Upbit real-time WebSocket client, live view and local simulator.",
         no_args_is_help=True,
         add_completion=False,
+        rich_markup_mode=None,  # plain help: no type placeholders, no words broken in boxes
+        pretty_exceptions_enable=False,
     )
-    app.command(help=stream.__doc__)(stream)
+    app.callback()(_top)
+    app.command(help=stream.__doc__, short_help="Print Upbit data as lines or JSON")(stream)
     from upbitws.cli.demo import demo
 
-    app.command()(demo)
+    app.command(short_help="Watch the simulator recover from faults")(demo)
+    from upbitws.cli.markets import markets
+    from upbitws.cli.watch import watch
+
+    app.command(short_help="List Upbit's pairs with warning flags")(markets)
+    app.command(short_help="Live view of markets and the connection")(watch)
     try:
         from upbitws.cli.simulate import simulate
     except ImportError:  # pragma: no cover - the simulator command is part of the package
         pass
     else:
-        app.command()(simulate)
+        app.command(short_help="Run a local Upbit (WebSocket + REST)")(simulate)
     return app

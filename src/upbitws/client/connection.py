@@ -100,12 +100,14 @@ class Connection:
         state: MarketState | None = None,
         budget: ConnectBudget | None = None,
         budget_key: str | None = None,
+        on_open: Callable[[], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.url = url
         self._options = options
         self._session = session
         self._desired = desired
+        self._on_open = on_open
         self._buffer = buffer
         self._counters = counters
         self._stats = counters.connection(endpoint)
@@ -296,6 +298,8 @@ class Connection:
                 downtime = stats.connected_at - dropped_at
                 event = Reconnected(self.endpoint, self.url, stats.connected_at, downtime)
             self._buffer.put_event(event)
+            if self._on_open is not None:
+                self._on_open()
             self._recovery.connection_ready(self.endpoint, self._desired().keys())
             log.info("%s: connected to %s (attempt %d)", self.endpoint, self.url, attempt)
             async with asyncio.TaskGroup() as tg:

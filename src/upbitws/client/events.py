@@ -8,6 +8,7 @@ consumer's own iteration, so in order with the messages around them) or, with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 
 from upbitws.exceptions import UpbitWSError
 
@@ -24,6 +25,19 @@ __all__ = [
 ]
 
 
+_KST = timezone(timedelta(hours=9), "KST")
+
+
+def _kst(at: float) -> str:
+    """``13:15:56.123+09:00`` (KST, offset written) for an epoch time: one clock for people."""
+    moment = datetime.fromtimestamp(at, tz=UTC).astimezone(_KST)
+    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+09:00"
+
+
+def _secs(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:,.1f} s"
+
+
 @dataclass(frozen=True, slots=True)
 class Connected:
     """A connection to ``endpoint`` (``"public"`` / ``"private"``) is open and subscribed."""
@@ -32,6 +46,10 @@ class Connected:
     url: str
     at: float  # epoch seconds
     attempt: int  # 0 for the first connection
+
+    def __str__(self) -> str:
+        again = f" (attempt {self.attempt + 1})" if self.attempt else ""
+        return f"{_kst(self.at)} connected {self.endpoint} to {self.url}{again}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +61,9 @@ class Reconnected:
     at: float
     downtime: float  # seconds since the drop
 
+    def __str__(self) -> str:
+        return f"{_kst(self.at)} reconnected {self.endpoint} after {_secs(self.downtime)}"
+
 
 @dataclass(frozen=True, slots=True)
 class Disconnected:
@@ -51,6 +72,9 @@ class Disconnected:
     endpoint: str
     cause: UpbitWSError
     at: float
+
+    def __str__(self) -> str:
+        return f"{_kst(self.at)} disconnected {self.endpoint}: {self.cause}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +86,9 @@ class Reconnecting:
     delay: float
     cause: UpbitWSError
 
+    def __str__(self) -> str:
+        return f"reconnecting {self.endpoint} in {_secs(self.delay)} (attempt {self.attempt})"
+
 
 @dataclass(frozen=True, slots=True)
 class ErrorOccurred:
@@ -71,6 +98,11 @@ class ErrorOccurred:
     error: UpbitWSError
     fatal: bool
     at: float
+
+    def __str__(self) -> str:
+        kind = "fatal error" if self.fatal else "error"
+        name = type(self.error).__name__
+        return f"{_kst(self.at)} {kind} on {self.endpoint}: {name}: {self.error}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +119,10 @@ class GapDetected:
     cause: str
     since: int | None
 
+    def __str__(self) -> str:
+        since = "" if self.since is None else f" since {_kst(self.since / 1000)}"
+        return f"gap in {self.type} {self.code} ({self.cause}){since}"
+
 
 @dataclass(frozen=True, slots=True)
 class GapFilled:
@@ -96,6 +132,9 @@ class GapFilled:
     code: str
     recovered: int
 
+    def __str__(self) -> str:
+        return f"gap in {self.type} {self.code} filled: {self.recovered:,} recovered from REST"
+
 
 @dataclass(frozen=True, slots=True)
 class GapUnrecoverable:
@@ -104,6 +143,9 @@ class GapUnrecoverable:
     type: str
     code: str
     reason: str
+
+    def __str__(self) -> str:
+        return f"gap in {self.type} {self.code} not filled: {self.reason}"
 
 
 LifecycleEvent = (

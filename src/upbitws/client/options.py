@@ -94,6 +94,9 @@ class StreamOptions:
     backfill_max_pages: int = 20
     #: Live trades held per code while its gap is being filled; more extend the gap.
     backfill_hold: int = 2_000
+    #: Check codes and orderbook levels against the exchange's REST lists on connect and on
+    #: subscribe (an unknown one raises SubscriptionError; REST unreachable: a WARNING).
+    check_markets: bool = True
 
     def __post_init__(self) -> None:
         for name in ("ping_interval", "pong_timeout", "probe_timeout", "handshake_timeout"):

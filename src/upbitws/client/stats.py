@@ -19,10 +19,12 @@ KST: Final = timezone(timedelta(hours=9), "KST")
 
 
 def format_kst(epoch: float | None) -> str:
-    """``2026-11-22 13:15:56 KST`` for an epoch time, ``-`` for ``None``."""
+    """``2026-11-22 13:15:56+09:00 KST`` for an epoch time (offset written, so the time is
+    unambiguous next to UTC logs), ``-`` for ``None``."""
     if epoch is None:
         return "-"
-    return datetime.fromtimestamp(epoch, tz=UTC).astimezone(KST).strftime("%Y-%m-%d %H:%M:%S KST")
+    moment = datetime.fromtimestamp(epoch, tz=UTC).astimezone(KST)
+    return moment.strftime("%Y-%m-%d %H:%M:%S+09:00 KST")
 
 
 @dataclass(slots=True)
@@ -55,6 +57,9 @@ class StreamCounters:
     gaps_opened: int = 0
     gaps_filled: int = 0
     gaps_unrecoverable: int = 0
+    #: Of ``gaps_unrecoverable``: gaps of types without history (orderbook, ticker, candle)
+    #: that the next SNAPSHOT after the reconnect heals.
+    gaps_healed: int = 0
     trades_recovered: int = 0
     duplicates_suppressed: int = 0
 
@@ -118,6 +123,7 @@ class StreamCounters:
             trades_recovered=self.trades_recovered,
             duplicates_suppressed=self.duplicates_suppressed,
             connections=conns,
+            gaps_healed=self.gaps_healed,
         )
 
 
@@ -156,6 +162,8 @@ class StatsSnapshot:
     trades_recovered: int
     duplicates_suppressed: int
     connections: tuple[ConnectionStats, ...]
+    #: Of ``gaps_unrecoverable``: healed by the next SNAPSHOT (types without history).
+    gaps_healed: int = 0
 
     def summary(self) -> str:
         """One line for logs, times in KST."""
@@ -164,6 +172,11 @@ class StatsSnapshot:
         def ms(value: float | None) -> str:
             return "-" if value is None else f"{value:.1f}"
 
+        latency = (
+            f"latency=clocks-disagree({lat.negative}/{lat.count} negative)"
+            if lat.clocks_disagree
+            else f"latency_ms p50={ms(lat.p50)} p99={ms(lat.p99)} max={ms(lat.max)}"
+        )
         err = (
             f" last_error={self.last_error!r} at {format_kst(self.last_error_at)}"
             if self.last_error
@@ -175,8 +188,9 @@ class StatsSnapshot:
             f"bytes_in={self.bytes_received} msgs_out={self.messages_sent} "
             f"reconnects={self.reconnections} decode_errors={self.decode_errors} "
             f"conflated={sum(self.conflated.values())} dropped={sum(self.dropped.values())} "
-            f"queue={self.queue_depth} latency_ms p50={ms(lat.p50)} p99={ms(lat.p99)} "
-            f"max={ms(lat.max)} gaps(opened/filled/unrecoverable)={self.gaps_opened}/"
-            f"{self.gaps_filled}/{self.gaps_unrecoverable} recovered={self.trades_recovered} "
+            f"queue={self.queue_depth} {latency} "
+            f"gaps(opened/recovered/healed/unrecoverable)={self.gaps_opened}/"
+            f"{self.gaps_filled}/{self.gaps_healed}/{self.gaps_unrecoverable - self.gaps_healed} "
+            f"recovered={self.trades_recovered} "
             f"dup_suppressed={self.duplicates_suppressed}{err}"
         )

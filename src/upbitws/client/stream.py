@@ -40,6 +40,7 @@ from upbitws.client.events import (
     Reconnected,
     Reconnecting,
 )
+from upbitws.client.markets import MarketCheck, rest_origin
 from upbitws.client.options import StreamOptions
 from upbitws.client.recovery import TradeRecovery
 from upbitws.client.state import MarketState
@@ -122,6 +123,10 @@ class Stream:
         self._recovery = TradeRecovery(
             options=self.options, buffer=self._buffer, counters=self._counters, state=self._state
         )
+        self._markets = MarketCheck(
+            rest_origin(self.options.rest_url or self.options.url, self.options.region)
+        )
+        self._unchecked: str | None = None  # why the market check could not run
         self._callbacks: list[EventCallback] = []
         self._connections: dict[str, Connection] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -150,6 +155,14 @@ class Stream:
             raise StreamClosedError("a stream can be started once")
         # The trace hook keeps a failed upgrade's error body (Upbit's text, a 418 block time).
         self._session = aiohttp.ClientSession(trace_configs=[trace_config()])
+        if self.options.check_markets:  # fail fast on what Upbit would silently ignore
+            try:
+                # REST unreachable: said once a connection opens. If the WebSocket endpoint
+                # is wrong too, its fatal error is the one line the user needs.
+                self._unchecked = await self._markets.check(self._session, self._desired)
+            except BaseException:
+                await self.aclose()
+                raise
         self._ready = asyncio.Event()
         self._runner = asyncio.create_task(self._run(), name="upbitws-stream")
         await self._ready.wait()
@@ -194,6 +207,12 @@ class Stream:
                 self._ready.set()
             self._buffer.close(error)
 
+    def _opened(self) -> None:
+        """A connection opened: the market check's failure is worth a WARNING now."""
+        if self._unchecked is not None:
+            log.warning("%s", self._unchecked)
+            self._unchecked = None
+
     def _endpoints(self) -> list[str]:
         endpoints = []
         if not self._desired.public().is_empty:
@@ -223,6 +242,7 @@ class Stream:
             headers=self._auth_headers if endpoint == "private" else None,
             recovery=self._recovery,
             state=self._state,
+            on_open=self._opened,
             budget=options.connect_budget or default_budget(),
             budget_key=budget_key(url, self._account if endpoint == "private" else None),
         )
@@ -274,6 +294,10 @@ class Stream:
         candidate.add(*subscriptions)
         if not candidate.private().is_empty and not self._auth_headers:
             raise CredentialsError("private types need credentials (see upbitws.Credentials)")
+        if self.options.check_markets and self._session is not None:
+            unchecked = await self._markets.check(self._session, subscriptions)
+            if unchecked:
+                log.warning("%s", unchecked)
         self._desired.add(*subscriptions)
         self._apply()
 

@@ -76,7 +76,7 @@ def check_url(url: object, option: str = "url") -> str:
         what = "has no host"
     else:
         what = "has no ws:// or wss:// scheme"
-    hint = suggest_url(url, private=private) if parts.netloc else None
+    hint = suggest_url(url, private=private) if parts.hostname else None
     did_you_mean = f": did you mean {hint}?" if hint else ""
     raise InvalidURLError(f"{option} {url!r} {what}{did_you_mean}")
 

@@ -33,6 +33,22 @@ class LatencySnapshot:
     max: float | None
     negative: int = 0
 
+    @property
+    def clocks_disagree(self) -> bool:
+        """More than 5 % of the samples are negative: the exchange's clock is ahead of ours by
+        more than the network delay, so the percentiles measure clock skew, not latency."""
+        return self.count > 0 and self.negative * 20 > self.count
+
+    def describe(self) -> str:
+        """``p50 3.1 ms, p99 8.0 ms, max 12.4 ms`` — or why no percentiles are shown."""
+        if not self.count or self.p50 is None or self.p99 is None or self.max is None:
+            return "no samples yet"
+        if self.clocks_disagree:
+            return (
+                f"not shown: clocks disagree ({self.negative:,} of {self.count:,} samples negative)"
+            )
+        return f"p50 {self.p50:,.1f} ms, p99 {self.p99:,.1f} ms, max {self.max:,.1f} ms"
+
 
 class LatencyRecorder:
     """Histogram of latencies in milliseconds with bounded relative error."""
