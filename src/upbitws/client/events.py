@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from upbitws.exceptions import UpbitWSError
 
 __all__ = [
+    "AlertRaised",
+    "AlertResolved",
     "Connected",
     "Disconnected",
     "ErrorOccurred",
@@ -105,6 +107,30 @@ class GapUnrecoverable:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class AlertRaised:
+    """A built-in alert started firing (docs/operations.md "Alerts"); ``since`` (epoch s) is
+    when its condition began, ``value`` what was measured (unit in the alert's name)."""
+
+    name: str
+    severity: str  # "critical" or "warning"
+    summary: str
+    since: float
+    value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertResolved:
+    """A firing alert stopped: its condition no longer holds (``at``, epoch s)."""
+
+    name: str
+    severity: str
+    summary: str
+    since: float
+    value: float | None
+    at: float
+
+
 LifecycleEvent = (
     Connected
     | Reconnected
@@ -114,4 +140,6 @@ LifecycleEvent = (
     | GapDetected
     | GapFilled
     | GapUnrecoverable
+    | AlertRaised
+    | AlertResolved
 )

@@ -126,6 +126,19 @@ class LatencyRecorder:
                 return min(self._mids[index], self._max)
         return self._max  # unreachable: the buckets sum to count
 
+    def buckets(self) -> list[tuple[float, int]]:
+        """``(upper bound ms, samples)`` per bucket, in order; the last bound is ``inf``.
+
+        For the metrics exporter and the alert engine (read at scrape time, never per
+        message)."""
+        bounds = [self.lowest * self.growth**i for i in range(self._last)] + [math.inf]
+        return list(zip(bounds, self._buckets, strict=True))
+
+    def estimated_sum(self) -> float:
+        """Sum of the samples in ms, estimated from bucket midpoints (the histogram keeps no
+        exact sum: one less addition per sample)."""
+        return sum(mid * n for mid, n in zip(self._mids, self._buckets, strict=True))
+
     def reset(self) -> None:
         for i in range(len(self._buckets)):
             self._buckets[i] = 0
