@@ -145,7 +145,9 @@ class StreamCollector(Collector):
             "Gaps per type and outcome: detected, filled, healed (snapshot), unrecoverable",
             labels=("type", "outcome"),
         )
-        gap_types = sorted({t for t, _ in stats.gaps})
+        # Every subscribed type from zero, so increase() sees the first gap of each.
+        subscribed = {t for t, _ in stream.subscriptions.keys()}  # noqa: SIM118 - a method
+        gap_types = sorted(subscribed | {t for t, _ in stats.gaps})
         for type_ in gap_types:
             for outcome in _GAP_OUTCOMES:
                 gaps.add_metric((type_, outcome), stats.gaps.get((type_, outcome), 0))
