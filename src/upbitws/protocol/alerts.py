@@ -224,8 +224,8 @@ class AlertEngine:
 
     @property
     def firing(self) -> Mapping[str, AlertChange]:
-        """The alerts firing now, by name, each as its raise."""
-        return dict(self._firing)
+        """The alerts firing now, by name (in :data:`ALERT_NAMES` order), each as its raise."""
+        return {n: self._firing[n] for n in ALERT_NAMES if n in self._firing}
 
     def last_data(self) -> dict[str, float]:
         """When data of each type was last seen to arrive (engine clock), to the resolution
