@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 from upbitws.client.events import (
+    AlertRaised,
+    AlertResolved,
     Connected,
     Disconnected,
     ErrorOccurred,
@@ -85,6 +87,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KST",
+    "AlertRaised",
+    "AlertResolved",
     "Announcement",
     "AssetBalance",
     "AuthenticationError",

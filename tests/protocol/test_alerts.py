@@ -103,7 +103,12 @@ def test_disconnected_raises_after_n_seconds_down_and_resolves_on_open() -> None
     assert engine.observe(41.0, down) == []  # raised once, not per observation
     assert set(engine.firing) == {"disconnected"}
     [resolved] = engine.observe(45.0, up)
-    assert (resolved.raised, resolved.since, resolved.at, resolved.value) == (False, 10.0, 45.0, 0.0)
+    assert (resolved.raised, resolved.since, resolved.at, resolved.value) == (
+        False,
+        10.0,
+        45.0,
+        0.0,
+    )
     assert resolved.summary == "every endpoint is open"
     assert engine.firing == {}
 
@@ -166,6 +171,13 @@ def test_no_data_lists_every_silent_type() -> None:
     engine.observe(0.0, Observation(watched=both))
     [raised] = engine.observe(2.0, Observation(watched=both))
     assert raised.summary == "no orderbook, ticker data for 2s (limit 1s)"
+
+
+def test_short_durations_keep_their_tenths() -> None:
+    engine = AlertEngine(only(no_data=0.5), now=0.0)
+    engine.observe(0.0, Observation(watched=frozenset({"ticker"})))
+    [raised] = engine.observe(0.75, Observation(watched=frozenset({"ticker"})))
+    assert raised.summary == "no ticker data for 0.8s (limit 0.5s)"
 
 
 # -- reconnect_storm and gap_unrecoverable (10-minute counts) ----------------------------------

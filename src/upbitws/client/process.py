@@ -47,7 +47,7 @@ class ProcessProbe:
 
     __slots__ = ("_cpu", "_lags", "interval", "last_lag")
 
-    def __init__(self, interval: float = 0.5, window: int = 10) -> None:
+    def __init__(self, interval: float = 0.25, window: int = 20) -> None:
         self.interval = interval
         self.last_lag: float | None = None
         self._lags: deque[float] = deque(maxlen=window)

@@ -96,6 +96,7 @@ class Exporter:
                 await runner.cleanup()
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        self.monitor.check()  # per-type activity and alerts as of this scrape
         body = self._generate(self.registry)
         return web.Response(body=body, headers={"Content-Type": self._content_type})
 

@@ -101,6 +101,8 @@ class Monitor(_Owned):
         self.sinks = list(sinks)
         self.interval = interval
         self.engine = AlertEngine(self.rules, time.monotonic())
+        # One offset for every conversion: the same engine time maps to the same epoch.
+        self._epoch_offset = time.time() - time.monotonic()
 
     async def __aenter__(self) -> Self:
         if self._runner is not None:
@@ -124,7 +126,7 @@ class Monitor(_Owned):
 
     def wall(self, monotonic: float) -> float:
         """An engine time as epoch seconds."""
-        return time.time() - (time.monotonic() - monotonic)
+        return monotonic + self._epoch_offset
 
     def check(self) -> list[AlertRaised | AlertResolved]:
         """Observe the stream now; emit, log and deliver the transitions."""

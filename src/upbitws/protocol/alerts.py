@@ -203,7 +203,9 @@ def _p99(counts: Sequence[tuple[float, int]]) -> float | None:
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds:.0f}s"
+    if seconds >= 10 or seconds == int(seconds):
+        return f"{seconds:.0f}s"
+    return f"{seconds:.1f}s"  # sub-10 s thresholds (tests, tight setups) keep their tenths
 
 
 class AlertEngine:
