@@ -67,6 +67,8 @@ SEVERITIES: Final[Mapping[str, str]] = {
 STORM_WINDOW: Final = 600.0
 #: Window of the rate rules (latency_p99_ms, cpu_percent), seconds.
 RATE_WINDOW: Final = 60.0
+#: Shortest span the CPU rate is measured over.
+CPU_MIN_SPAN: Final = 10.0
 _COUNTS: Final = frozenset({"reconnect_storm", "gap_unrecoverable"})
 _MIB: Final = 1024 * 1024
 _T = TypeVar("_T")
@@ -221,7 +223,7 @@ class AlertEngine:
         self._watch_from: dict[str, float] = {}
         self._reconnects: _Window[int] = _Window(STORM_WINDOW)
         self._gaps: _Window[int] = _Window(STORM_WINDOW)
-        self._latency: _Window[tuple[tuple[float, int], ...]] = _Window(RATE_WINDOW)
+        self._latency: _Window[tuple[int, ...]] = _Window(RATE_WINDOW)
         self._cpu: _Window[float] = _Window(RATE_WINDOW)
 
     @property
@@ -340,15 +342,16 @@ class AlertEngine:
         )
 
     def _rule_latency_p99_ms(self, now: float, obs: Observation, limit: float) -> _Verdict:
-        current = tuple(obs.latency)
+        # The window keeps counts only (a minute of ~370-bucket samples); the bounds come
+        # from the current observation.
+        bounds = [bound for bound, _ in obs.latency]
+        current = tuple(n for _, n in obs.latency)
         _, base = self._latency.add(now, current)
-        if len(base) != len(current) or any(
-            b[1] > c[1] for b, c in zip(base, current, strict=True)
-        ):
-            window = current  # a reset (or a new histogram): all of it is in the window
+        if len(base) != len(current) or any(b > c for b, c in zip(base, current, strict=True)):
+            counts = current  # a reset (or a new histogram): all of it is in the window
         else:
-            window = tuple((bound, n - b[1]) for (bound, n), b in zip(current, base, strict=True))
-        value = _p99(window)
+            counts = tuple(c - b for c, b in zip(current, base, strict=True))
+        value = _p99(list(zip(bounds, counts, strict=True)))
         if value is None:
             return _Verdict(False, None, "no latency samples in the last minute")
         return _Verdict(
@@ -369,8 +372,8 @@ class AlertEngine:
         if obs.cpu_seconds is None:
             return _Verdict(False, None, "CPU time unknown")
         at, base = self._cpu.add(now, obs.cpu_seconds)
-        if at >= now:
-            return _Verdict(False, None, "CPU: one observation so far")
+        if now - at < CPU_MIN_SPAN:  # a rate over milliseconds (scrapes in a burst) is noise
+            return _Verdict(False, None, f"CPU: under {CPU_MIN_SPAN:.0f}s observed so far")
         value = _increase(base, obs.cpu_seconds) / (now - at) * 100.0
         return _Verdict(
             value > limit,

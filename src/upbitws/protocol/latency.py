@@ -38,6 +38,7 @@ class LatencyRecorder:
     """Histogram of latencies in milliseconds with bounded relative error."""
 
     __slots__ = (
+        "_bounds",
         "_buckets",
         "_count",
         "_inv_log_growth",
@@ -73,6 +74,7 @@ class LatencyRecorder:
         ]
         self._top = self.lowest * growth**inner
         self._buckets = [0] * (self._last + 1)
+        self._bounds = (*(self.lowest * growth**i for i in range(self._last)), math.inf)
         self._count = 0
         self._negative = 0
         self._max = -math.inf
@@ -131,8 +133,7 @@ class LatencyRecorder:
 
         For the metrics exporter and the alert engine (read at scrape time, never per
         message)."""
-        bounds = [self.lowest * self.growth**i for i in range(self._last)] + [math.inf]
-        return list(zip(bounds, self._buckets, strict=True))
+        return list(zip(self._bounds, self._buckets, strict=True))
 
     def estimated_sum(self) -> float:
         """Sum of the samples in ms, estimated from bucket midpoints (the histogram keeps no
