@@ -76,7 +76,7 @@ def test_stream_serves_metrics_and_healthz(simulator: str) -> None:
             "--url",
             simulator,
             "--duration",
-            "6",
+            "4",
             "--metrics-port",
             str(port),
             "--alert",

@@ -283,3 +283,17 @@ async def test_missing_extra_is_an_explanatory_error(
     async with upbitws.connect(SUBS, url=sim.ws_url, **FAST) as stream:
         with pytest.raises(upbitws.MissingExtraError, match=r"pip install 'upbitws\[metrics\]'"):
             serve(stream, port=0)
+
+
+async def test_a_taken_port_is_one_line_naming_it(sim: Simulator) -> None:
+    async with (
+        upbitws.connect(SUBS, url=sim.ws_url, **FAST) as stream,
+        serve(stream, port=0, rules=QUIET) as first,
+    ):
+        with pytest.raises(upbitws.ConfigurationError) as info:
+            async with serve(stream, port=first.port, rules=QUIET):
+                pass
+        message = str(info.value)
+        assert f"127.0.0.1:{first.port}" in message
+        assert "\n" not in message
+        assert (await healthz(first.url))[0] in (200, 503)  # the first one still serves

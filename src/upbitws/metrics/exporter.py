@@ -73,7 +73,13 @@ class Exporter:
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:  # port taken, address not local: say which, in one line
+                raise ConfigurationError(
+                    f"metrics endpoint {self.host}:{self.port}: {exc.strerror or exc}; "
+                    "choose another --metrics-port / --metrics-host"
+                ) from None
             await self.monitor.__aenter__()
         except BaseException:
             await runner.cleanup()
