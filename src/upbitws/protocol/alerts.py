@@ -168,18 +168,26 @@ class _Verdict:
 
 
 class _Window(Generic[_T]):
-    """Samples of a cumulative value inside a window, plus the newest one before it."""
+    """Samples of a cumulative value inside a window, plus the newest one before it.
 
-    __slots__ = ("_samples", "span")
+    At most one sample per ``resolution`` seconds is kept, so memory stays bounded however
+    often the engine is fed (every scrape feeds it)."""
 
-    def __init__(self, span: float) -> None:
+    __slots__ = ("_samples", "resolution", "span")
+
+    def __init__(self, span: float, resolution: float = 1.0) -> None:
         self.span = span
+        self.resolution = resolution
         self._samples: deque[tuple[float, _T]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._samples)
 
     def add(self, now: float, value: _T) -> tuple[float, _T]:
         """Record ``value`` at ``now``; return the base sample (time, value) to diff with."""
         samples = self._samples
-        samples.append((now, value))
+        if not samples or now - samples[-1][0] >= self.resolution:
+            samples.append((now, value))
         while len(samples) > 1 and samples[1][0] <= now - self.span:
             samples.popleft()
         return samples[0]
