@@ -49,6 +49,8 @@ import upbitws
 from upbitws import AlertRaised, AlertResolved, BackoffPolicy, Disconnected, Trade
 from upbitws.client.process import rss_bytes
 from upbitws.metrics import AlertRules, monitor, serve
+from upbitws.protocol.alerts import AlertEngine, Observation
+from upbitws.protocol.latency import LatencyRecorder
 from upbitws.simulator import Simulator
 
 SCALE = float(os.environ.get("UPBITWS_BENCH_SCALE", "1"))
@@ -218,6 +220,38 @@ async def _scrapes(url: str, n: int) -> tuple[int, list[float]]:
     return size, times
 
 
+def engine_steady_state_kib() -> float:
+    """The alert engine after 15 min of 1 s observations (its windows full: a minute of the
+    ~370-bucket latency histogram, 10 min of counters), fake time, tracemalloc."""
+    recorder = LatencyRecorder()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    engine = AlertEngine(AlertRules(), 0.0)
+    for t in range(900):
+        for ms in (3.0, 10.0 + t % 50, 80.0):
+            recorder.record(ms)
+        engine.observe(
+            float(t),
+            Observation(
+                endpoints={"public": True},
+                received={"trade": t * 10, "ticker": t * 5},
+                watched=frozenset({"trade", "ticker"}),
+                reconnects=t // 100,
+                latency=recorder.buckets(),
+                rss_bytes=50 * 2**20,
+                cpu_seconds=t * 0.05,
+                loop_lag=0.001,
+            ),
+        )
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    size = sum(st.size_diff for st in after.compare_to(before, "filename"))
+    del engine
+    return round(size / 1024, 1)
+
+
 async def memory() -> dict[str, Any]:
     """Run first, in a process that has not imported prometheus-client yet: the RSS delta
     includes importing it, as a user's process pays it."""
@@ -247,6 +281,7 @@ async def memory() -> dict[str, Any]:
         if any(part in str(st.traceback) for part in EXPORTER_FILES)
     )
     return {
+        "engine_steady_kib": engine_steady_state_kib(),
         "rss_delta_mib": round((rss_after - rss_before) / 2**20, 2),
         "heap_net_kib": round(heap / 1024, 1),
         "scrape_bytes": size,
@@ -455,7 +490,9 @@ def report(result: dict[str, Any]) -> str:
         "",
         f"- RSS delta: {mem['rss_delta_mib']} MiB (importing prometheus-client included); "
         f"net Python heap of the exporter's code, alert windows included (tracemalloc): "
-        f"{mem['heap_net_kib']} KiB",
+        f"{mem['heap_net_kib']} KiB (50 scrapes within a second share one window sample)",
+        f"- the alert engine in steady state (windows full: 15 min of 1 s observations, fake "
+        f"time; tracemalloc): {mem['engine_steady_kib']} KiB",
         f"- one scrape: {mem['scrape_bytes']:,} bytes, median {mem['scrape_ms_median']} ms "
         f"(max {mem['scrape_ms_max']} ms) on loopback, render included",
         "",

@@ -170,8 +170,10 @@ class _Verdict:
 class _Window(Generic[_T]):
     """Samples of a cumulative value inside a window, plus the newest one before it.
 
-    At most one sample per ``resolution`` seconds is kept, so memory stays bounded however
-    often the engine is fed (every scrape feeds it)."""
+    The newest sample is replaced while it is within ``resolution`` seconds of the one
+    before it, so kept samples are at least ``resolution / 2`` apart however often the engine
+    is fed (every scrape feeds it): memory stays bounded, the window's edge exact to
+    ``resolution``, and sparse observations are all kept."""
 
     __slots__ = ("_samples", "resolution", "span")
 
@@ -186,7 +188,9 @@ class _Window(Generic[_T]):
     def add(self, now: float, value: _T) -> tuple[float, _T]:
         """Record ``value`` at ``now``; return the base sample (time, value) to diff with."""
         samples = self._samples
-        if not samples or now - samples[-1][0] >= self.resolution:
+        if len(samples) >= 2 and now - samples[-2][0] < self.resolution:
+            samples[-1] = (now, value)
+        else:
             samples.append((now, value))
         while len(samples) > 1 and samples[1][0] <= now - self.span:
             samples.popleft()
@@ -229,10 +233,12 @@ class AlertEngine:
         self._counts: dict[str, int] = {}
         self._data_at: dict[str, float] = {}
         self._watch_from: dict[str, float] = {}
-        self._reconnects: _Window[int] = _Window(STORM_WINDOW)
-        self._gaps: _Window[int] = _Window(STORM_WINDOW)
-        self._latency: _Window[tuple[int, ...]] = _Window(RATE_WINDOW)
-        self._cpu: _Window[float] = _Window(RATE_WINDOW)
+        # Resolutions: 5 s for the 10 min counts and the minute of latency histograms (a
+        # ~370-count tuple each), 1 s for the CPU time.
+        self._reconnects: _Window[int] = _Window(STORM_WINDOW, 5.0)
+        self._gaps: _Window[int] = _Window(STORM_WINDOW, 5.0)
+        self._latency: _Window[tuple[int, ...]] = _Window(RATE_WINDOW, 5.0)
+        self._cpu: _Window[float] = _Window(RATE_WINDOW, 1.0)
 
     @property
     def firing(self) -> Mapping[str, AlertChange]:
