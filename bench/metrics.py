@@ -482,7 +482,8 @@ def report(result: dict[str, Any]) -> str:
         f"On/off, median of the per-pair ratios: **{pair:.3f}** msgs/s, **{pair_cpu:.3f}** msgs "
         f"per CPU-second (ratio of medians: {ratio:.3f}); dead webhook/off: "
         f"**{pair_dead:.3f}** msgs/s. The exporter adds no per-message "
-        "work; what it adds is the monitor's 1 s tick and one ~1.3 ms scrape per second. The "
+        "work; what it adds is the monitor's 1 s tick and one scrape per second "
+        f"({mem['scrape_ms_median']} ms each, below). The "
         "spread between runs is the shared 2-core machine (other jobs running), not the "
         "exporter: compare the per-run figures.",
         "",
