@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed-test
 # The demo needs the library and the CLI only, not the test toolchain (fast from a fresh clone).
 DEMO_STAMP := $(VENV)/.installed-cli
 
-.PHONY: test docs demo bench bench-decode bench-peers soak lint typecheck pytest clean venv
+.PHONY: test docs demo bench bench-decode bench-peers soak lint typecheck pytest clean venv \
+	prometheus-tools rules
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +33,26 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict
 
-pytest: $(STAMP)
+pytest: $(STAMP) prometheus-tools
 	$(VENV)/bin/pytest -q
 
-test: lint typecheck pytest docs
+# promtool and the prometheus server (Debian package `prometheus`): deploy/ rule tests and the
+# real-Prometheus integration test need them. Installed when missing (as root), never skipped.
+prometheus-tools:
+	@if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus; \
+	  else \
+	    echo "promtool/prometheus missing; install them: sudo apt-get update && sudo apt-get install -y prometheus" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+rules: prometheus-tools
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts.test.yml
+
+test: lint typecheck rules pytest docs
 
 # The documentation site (mkdocs-material + mkdocstrings); warnings are errors.
 docs: $(STAMP)

@@ -36,6 +36,8 @@ FORBIDDEN = {
     },
     "simulator": {"upbitws.client", "upbitws.cli"},
     "client": {"upbitws.simulator", "upbitws.cli"},
+    # operations sit on top of client/: I/O only, the alert decisions live in protocol/alerts
+    "metrics": {"upbitws.simulator", "upbitws.cli"},
 }
 
 

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 from upbitws.client.events import (
+    AlertRaised,
+    AlertResolved,
     Connected,
     Disconnected,
     ErrorOccurred,
@@ -91,6 +93,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KST",
+    "AlertRaised",
+    "AlertResolved",
     "Announcement",
     "AssetBalance",
     "AuthenticationError",

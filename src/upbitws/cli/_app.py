@@ -12,6 +12,8 @@ import typer
 
 from upbitws.cli._inputs import LogLevel, check_duration, check_ws_url, stop_on_signals
 from upbitws.cli._render import KSTFormatter, describe, jsonl_line
+from upbitws.cli.ops import OpsSettings, ops_settings
+from upbitws.cli.ops import attach as attach_ops
 from upbitws.client.events import ErrorOccurred
 from upbitws.client.options import StreamOptions
 from upbitws.client.stream import connect
@@ -104,6 +106,19 @@ def stream(
     jsonl: Annotated[
         bool, typer.Option("--jsonl", help="One JSON object per message on stdout (exact numbers)")
     ] = False,
+    # -- operations (docs/operations.md): metrics endpoint and alerts --
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Serve /metrics and /healthz on this port"),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address for --metrics-port")] = "127.0.0.1",
+    alert_webhook: Annotated[
+        str | None, typer.Option(help="POST every alert raise / resolve to this URL")
+    ] = None,
+    alert: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=VALUE or NAME=off, repeatable, e.g. --alert disconnected=30"),
+    ] = None,
 ) -> None:
     """Stream one type of Upbit data to stdout; lifecycle events and logs go to stderr.
 
@@ -130,7 +145,8 @@ def stream(
     except UpbitWSError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    code = _run(_stream(sub, format.value.upper(), credentials, options, duration, jsonl))
+    ops = ops_settings(metrics_port, metrics_host, alert_webhook, alert)
+    code = _run(_stream(sub, format.value.upper(), credentials, options, duration, jsonl, ops))
     raise typer.Exit(code)
 
 
@@ -141,10 +157,14 @@ async def _stream(
     options: dict[str, Any],
     duration: float | None,
     jsonl: bool,
+    ops: OpsSettings | None = None,
 ) -> int:
     out = sys.stdout
     try:
-        async with connect(sub, format=format, credentials=credentials, **options) as stream:
+        async with (
+            connect(sub, format=format, credentials=credentials, **options) as stream,
+            attach_ops(ops, stream),
+        ):
             try:
                 async with asyncio.timeout(duration) as deadline:
                     with stop_on_signals(deadline):  # Ctrl-C / SIGTERM end it like --duration

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from upbitws.exceptions import UpbitWSError
 
 __all__ = [
+    "AlertRaised",
+    "AlertResolved",
     "Connected",
     "Disconnected",
     "ErrorOccurred",
@@ -148,6 +150,30 @@ class GapUnrecoverable:
         return f"gap in {self.type} {self.code} not filled: {self.reason}"
 
 
+@dataclass(frozen=True, slots=True)
+class AlertRaised:
+    """A built-in alert started firing (docs/operations.md "Alerts"); ``since`` (epoch s) is
+    when its condition began, ``value`` what was measured (unit in the alert's name)."""
+
+    name: str
+    severity: str  # "critical" or "warning"
+    summary: str
+    since: float
+    value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertResolved:
+    """A firing alert stopped: its condition no longer holds (``at``, epoch s)."""
+
+    name: str
+    severity: str
+    summary: str
+    since: float
+    value: float | None
+    at: float
+
+
 LifecycleEvent = (
     Connected
     | Reconnected
@@ -157,4 +183,6 @@ LifecycleEvent = (
     | GapDetected
     | GapFilled
     | GapUnrecoverable
+    | AlertRaised
+    | AlertResolved
 )

@@ -219,15 +219,19 @@ class TradeRecovery:
             last = self._last.get(code) if type_ == TRADE else None
             since = last.trade_timestamp if last is not None else at_ms
             counters.gaps_opened += 1
+            counters.gap(type_, "detected")
             put_event(GapDetected(type_, code, "reconnect", since))
+            outcome = "unrecoverable"
             if type_ == TRADE:
                 reason = "backfill is off (StreamOptions.backfill=False)"
             elif endpoint == "public":
                 reason = _SNAPSHOT_HEALS.format(type=type_)
                 counters.gaps_healed += 1  # a subset of the unrecoverable: nothing to miss
+                outcome = "healed"  # the next SNAPSHOT replaces the state (metrics' outcome)
             else:
                 reason = _PRIVATE.format(type=type_)
             counters.gaps_unrecoverable += 1
+            counters.gap(type_, outcome)
             put_event(GapUnrecoverable(type_, code, reason))
 
     def resume(self, code: str, after: TradeMark, known: Iterable[int] = ()) -> None:
@@ -255,6 +259,7 @@ class TradeRecovery:
             intact=False,
         )
         self._counters.gaps_opened += 1
+        self._counters.gap(TRADE, "detected")
         self._buffer.put_event(GapDetected(TRADE, code, "resume", after.trade_timestamp))
         self._new.append(gap)
         self._wake.set()
@@ -275,6 +280,7 @@ class TradeRecovery:
             code, cause, since, anchor, self._options.backfill_hold, intact
         )
         self._counters.gaps_opened += 1
+        self._counters.gap(TRADE, "detected")
         self._buffer.put_event(GapDetected(TRADE, code, cause, since))
         self._new.append(gap)
         self._wake.set()
@@ -390,10 +396,12 @@ class TradeRecovery:
         counters.trades_recovered += len(recovered)
         if reason is None:
             counters.gaps_filled += 1
+            counters.gap(TRADE, "filled")
             event: object = GapFilled(TRADE, code, len(recovered))
             log.info("trade gap of %s filled: %d recovered", code, len(recovered))
         else:
             counters.gaps_unrecoverable += 1
+            counters.gap(TRADE, "unrecoverable")
             event = GapUnrecoverable(TRADE, code, reason)
             log.warning(
                 "trade gap of %s not filled (%d recovered): %s", code, len(recovered), reason

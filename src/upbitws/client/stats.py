@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
+from upbitws.client.process import ProcessProbe, open_fds, rss_bytes
 from upbitws.protocol.latency import LatencyRecorder, LatencySnapshot
 
 __all__ = ["KST", "ConnectionStats", "StatsSnapshot", "StreamCounters", "format_kst"]
@@ -62,6 +63,16 @@ class StreamCounters:
     gaps_healed: int = 0
     trades_recovered: int = 0
     duplicates_suppressed: int = 0
+    #: (type, outcome) → gaps; outcome: detected, filled, healed, unrecoverable (metrics).
+    gaps: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: (endpoint, exception class name) → connection errors (metrics).
+    errors: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: Loop lag and CPU %, measured by a task the stream owns (client/process.py).
+    process: ProcessProbe = field(default_factory=ProcessProbe)
+
+    def gap(self, type_: str, outcome: str) -> None:
+        key = (type_, outcome)
+        self.gaps[key] = self.gaps.get(key, 0) + 1
 
     def connection(self, endpoint: str) -> ConnectionStats:
         stats = self.connections.get(endpoint)
@@ -73,6 +84,8 @@ class StreamCounters:
         conn = self.connection(endpoint)
         conn.last_error = f"{type(error).__name__}: {error}"
         conn.last_error_at = at
+        key = (endpoint, type(error).__name__)
+        self.errors[key] = self.errors.get(key, 0) + 1
 
     def snapshot(
         self,
@@ -124,6 +137,12 @@ class StreamCounters:
             duplicates_suppressed=self.duplicates_suppressed,
             connections=conns,
             gaps_healed=self.gaps_healed,
+            gaps=dict(self.gaps),
+            errors=dict(self.errors),
+            rss_bytes=rss_bytes(),
+            cpu_percent=self.process.cpu_percent,
+            open_fds=open_fds(),
+            loop_lag=self.process.lag,
         )
 
 
@@ -164,6 +183,16 @@ class StatsSnapshot:
     connections: tuple[ConnectionStats, ...]
     #: Of ``gaps_unrecoverable``: healed by the next SNAPSHOT (types without history).
     gaps_healed: int = 0
+    #: The process (client/process.py): resident memory, CPU % over the last ~5 s, open file
+    #: descriptors, worst event-loop lag of the last ~5 s (seconds); None where unknown.
+    #: (type, outcome) → gaps: detected, filled (backfilled), healed (a snapshot replaces the
+    #: state), unrecoverable (data lost). (endpoint, exception class) → connection errors.
+    gaps: dict[tuple[str, str], int] = field(default_factory=dict)
+    errors: dict[tuple[str, str], int] = field(default_factory=dict)
+    rss_bytes: int | None = None
+    cpu_percent: float | None = None
+    open_fds: int | None = None
+    loop_lag: float | None = None
 
     def summary(self) -> str:
         """One line for logs, times in KST."""
@@ -192,5 +221,15 @@ class StatsSnapshot:
             f"gaps(opened/recovered/healed/unrecoverable)={self.gaps_opened}/"
             f"{self.gaps_filled}/{self.gaps_healed}/{self.gaps_unrecoverable - self.gaps_healed} "
             f"recovered={self.trades_recovered} "
-            f"dup_suppressed={self.duplicates_suppressed}{err}"
+            f"dup_suppressed={self.duplicates_suppressed} {self._process_summary()}{err}"
+        )
+
+    def _process_summary(self) -> str:
+        def num(value: float | None, scale: float, fmt: str) -> str:
+            return "-" if value is None else format(value * scale, fmt)
+
+        return (
+            f"rss_mb={num(self.rss_bytes, 1 / 1048576, '.1f')} "
+            f"cpu_pct={num(self.cpu_percent, 1, '.0f')} fds={num(self.open_fds, 1, '.0f')} "
+            f"loop_lag_ms={num(self.loop_lag, 1000, '.1f')}"
         )

@@ -30,6 +30,8 @@ from upbitws.client.budget import default_budget
 from upbitws.client.buffer import MessageBuffer
 from upbitws.client.connection import Connection
 from upbitws.client.events import (
+    AlertRaised,
+    AlertResolved,
     Connected,
     Disconnected,
     ErrorOccurred,
@@ -74,6 +76,8 @@ _EVENT_TYPES: Final = frozenset(
         GapUnrecoverable,
         Reconnected,
         Reconnecting,
+        AlertRaised,
+        AlertResolved,
     }
 )
 
@@ -189,6 +193,7 @@ class Stream:
                 self._group = group
                 for endpoint in self._endpoints():
                     self._start_connection(endpoint)
+                group.create_task(self._counters.process.run(), name="upbitws-process")
                 if self.options.stats_interval:
                     group.create_task(self._log_stats(self.options.stats_interval))
                 if self.options.backfill:
@@ -285,6 +290,12 @@ class Stream:
         self._callbacks.append(callback)
         return callback
 
+    def emit(self, event: LifecycleEvent) -> None:
+        """Queue a lifecycle event for the consumer, in order with the data (used by
+        ``upbitws.metrics`` for alert events); it reaches ``on_event`` callbacks and, with
+        ``include_events``, the iterator, like the stream's own events."""
+        self._buffer.put_event(event)
+
     # -- runtime changes --------------------------------------------------------------------
 
     async def subscribe(self, *subscriptions: Subscription) -> None:
@@ -356,6 +367,12 @@ class Stream:
     def subscriptions(self) -> SubscriptionSet:
         """A copy of the desired subscription set."""
         return self._desired.copy()
+
+    @property
+    def counters(self) -> StreamCounters:
+        """The live counters behind :meth:`stats`, read in place (``upbitws.metrics`` reads
+        them at scrape time); treat as read-only."""
+        return self._counters
 
     def stats(self) -> StatsSnapshot:
         """A snapshot of the statistics (see :class:`StatsSnapshot`)."""

@@ -54,6 +54,7 @@ class LatencyRecorder:
     """Histogram of latencies in milliseconds with bounded relative error."""
 
     __slots__ = (
+        "_bounds",
         "_buckets",
         "_count",
         "_inv_log_growth",
@@ -89,6 +90,7 @@ class LatencyRecorder:
         ]
         self._top = self.lowest * growth**inner
         self._buckets = [0] * (self._last + 1)
+        self._bounds = (*(self.lowest * growth**i for i in range(self._last)), math.inf)
         self._count = 0
         self._negative = 0
         self._max = -math.inf
@@ -141,6 +143,18 @@ class LatencyRecorder:
                     return self._max  # open-ended bucket: the best estimate is the max
                 return min(self._mids[index], self._max)
         return self._max  # unreachable: the buckets sum to count
+
+    def buckets(self) -> list[tuple[float, int]]:
+        """``(upper bound ms, samples)`` per bucket, in order; the last bound is ``inf``.
+
+        For the metrics exporter and the alert engine (read at scrape time, never per
+        message)."""
+        return list(zip(self._bounds, self._buckets, strict=True))
+
+    def estimated_sum(self) -> float:
+        """Sum of the samples in ms, estimated from bucket midpoints (the histogram keeps no
+        exact sum: one less addition per sample)."""
+        return sum(mid * n for mid, n in zip(self._mids, self._buckets, strict=True))
 
     def reset(self) -> None:
         for i in range(len(self._buckets)):
