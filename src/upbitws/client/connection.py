@@ -308,7 +308,10 @@ class Connection:
                 await self._reader(ws)
                 keepalive.cancel()
                 sender.cancel()
-        except (ConnectionResetError, aiohttp.ClientError) as exc:
+        except* (ConnectionResetError, aiohttp.ClientError) as group:
+            # A ping or a request written to a transport that is closing (the keepalive and
+            # sender tasks raise inside the TaskGroup, hence except*): a drop, not our bug.
+            exc = group.exceptions[0]
             self._set_cause(ConnectionLostError(f"connection lost while sending: {exc}"))
         finally:
             self._ws = None
