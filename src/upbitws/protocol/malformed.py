@@ -64,7 +64,7 @@ class SkipReporter:
         summary, window = 0, 0.0
         start = self._start
         if start is None or now - start >= self.every:
-            if start is not None:
+            if start is not None and self._suppressed:
                 summary, window = self._suppressed, now - start
             self._start = now
             self._logged = self._suppressed = 0
