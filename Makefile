@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: test demo bench bench-decode bench-peers soak lint typecheck pytest clean venv
+.PHONY: test demo bench bench-decode bench-peers soak fuzz lint typecheck pytest clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench-peers: $(STAMP)
 
 soak: $(STAMP)
 	$(PY) bench/soak.py
+
+# The frame-path fuzz test at 500k cases (make test runs 10k); UPBITWS_FUZZ_EXAMPLES overrides.
+fuzz: $(STAMP)
+	UPBITWS_FUZZ_EXAMPLES=$${UPBITWS_FUZZ_EXAMPLES:-500000} $(VENV)/bin/pytest -q -o timeout=0 \
+		--hypothesis-show-statistics tests/client/test_frame_fuzz.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
