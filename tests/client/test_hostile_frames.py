@@ -246,3 +246,23 @@ async def test_a_flood_of_malformed_frames_logs_a_handful_of_lines(
         (GapDetected, "unknown", "unknown"),
         (GapUnrecoverable, "unknown", "unknown"),
     ]
+
+
+async def test_a_server_repeating_error_frames_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Upbit closes after an error frame (protocol §6); a server that does not must not turn
+    # each one into a WARNING line.
+    error = b'{"error":{"name":"SOMETHING_NEW","message":"again"}}'
+    tail = _wire(json.loads((DATA / "ticker_default.json").read_text()))
+    caplog.set_level(logging.INFO, logger="upbitws")
+    async with (
+        hostile_server(lambda: [error] * 1_000 + [tail]) as server,
+        upbitws.connect(upbitws.ticker(CODE), url=server.url) as stream,
+    ):
+        await asyncio.wait_for(server.done.wait(), 30)
+        await eventually(lambda: stream.stats().frames_received == server.sent)
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [line for line in lines if "error frame" in line] == [
+        "public: server error frame SOMETHING_NEW"
+    ]

@@ -373,7 +373,10 @@ class Connection:
             self._liveness.pong_received(now)
         elif isinstance(message, ErrorFrame):
             error = error_from_frame(message.error.name, message.error.message)
-            log.warning("%s: server error frame %s", self.endpoint, message.error.name)
+            # Logged once per connection: only the first one is its cause, and a server that
+            # keeps sending error frames instead of closing must not flood the log.
+            level = logging.WARNING if self._cause is None else logging.DEBUG
+            log.log(level, "%s: server error frame %.60s", self.endpoint, message.error.name)
             self._set_cause(error)  # the server closes with 1000 next (protocol §6)
         else:
             self._liveness.pong_received(now)
