@@ -1,11 +1,18 @@
-"""FrameFilter: which (type, code) a connection keeps, precomputed per message class."""
+"""FrameFilter: which (type, code) a connection keeps, precomputed per message class; what
+a skipped frame announces."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import upbitws
+from upbitws.client.buffer import MessageBuffer
+from upbitws.client.events import GapDetected, GapUnrecoverable
 from upbitws.client.frames import UNKNOWN, FrameFilter
+from upbitws.client.options import StreamOptions
+from upbitws.client.recovery import TradeRecovery
+from upbitws.client.state import MarketState
+from upbitws.client.stats import StreamCounters
 from upbitws.models import Candle1m, Candle5m, MyAsset, MyOrder, Ticker
 from upbitws.protocol.peek import PeekedKey
 from upbitws.protocol.subscriptions import SubscriptionSet
@@ -74,3 +81,21 @@ def test_gap_keys_name_only_what_is_subscribed() -> None:
     assert keys((PeekedKey(None, None, control=True),)) == []
     doubled = (PeekedKey("orderbook", "KRW-ETH"),) * 3
     assert keys(doubled) == [("orderbook", "KRW-ETH")]
+
+
+def test_a_skipped_trade_frame_without_a_readable_code_is_unrecoverable() -> None:
+    buffer = MessageBuffer(10)
+    recovery = TradeRecovery(
+        options=StreamOptions(backfill=True),
+        buffer=buffer,
+        counters=StreamCounters(),
+        state=MarketState(),
+    )
+    recovery.connection_ready("public", [("trade", "KRW-BTC")])
+    assert recovery.backfills("trade", "KRW-BTC")
+    assert not recovery.backfills("trade", UNKNOWN)
+    recovery.frame_skipped("public", "trade", UNKNOWN, "decode", 1.0)
+    first, second = buffer.get_nowait(), buffer.get_nowait()
+    assert first == GapDetected("trade", UNKNOWN, "decode", 1000)
+    assert isinstance(second, GapUnrecoverable)
+    assert "could not be read" in second.reason

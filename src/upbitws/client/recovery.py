@@ -252,10 +252,12 @@ class TradeRecovery:
         counters, put_event = self._counters, self._buffer.put_event
         counters.gaps_opened += 1
         put_event(GapDetected(type_, code, cause, int(at * 1000)))
-        if type_ == TRADE:
+        if type_ == TRADE and not self._backfill:
             reason = "backfill is off (StreamOptions.backfill=False)"
-        elif type_ == _UNKNOWN:
+        elif _UNKNOWN in (type_, code):
             reason = _UNREADABLE
+        elif type_ == TRADE:  # pragma: no cover - the reader drops unsubscribed codes first
+            reason = f"{code} is not a subscribed trade code"
         elif endpoint == "public":
             reason = _NEXT_HEALS.format(type=type_)
         else:
