@@ -146,7 +146,7 @@ class StatsSnapshot:
     bytes_received: int
     messages_sent: int
     reconnections: int
-    #: Frames skipped because they did not decode (each announced as a gap, cause "decode").
+    #: Frames skipped because they did not decode (gap cause "decode", docs/hostile-input.md).
     decode_errors: int
     #: Frames skipped because handling them raised after decoding (gap cause "frame").
     frame_errors: int
