@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-test
 # The demo needs the library and the CLI only, not the test toolchain (fast from a fresh clone).
 DEMO_STAMP := $(VENV)/.installed-cli
 
-.PHONY: test docs demo bench bench-decode bench-peers soak lint typecheck pytest clean venv \
+.PHONY: test docs demo bench bench-decode bench-peers soak fuzz lint typecheck pytest clean venv \
 	prometheus-tools rules
 
 $(PY):
@@ -73,6 +73,11 @@ bench-peers: $(STAMP)
 
 soak: $(STAMP)
 	$(PY) bench/soak.py
+
+# The frame-path fuzz test at 500k cases (make test runs 10k); UPBITWS_FUZZ_EXAMPLES overrides.
+fuzz: $(STAMP)
+	UPBITWS_FUZZ_EXAMPLES=$${UPBITWS_FUZZ_EXAMPLES:-500000} $(VENV)/bin/pytest -q -o timeout=0 \
+		--hypothesis-show-statistics tests/client/test_frame_fuzz.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache site

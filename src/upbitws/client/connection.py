@@ -37,6 +37,7 @@ from upbitws.client.events import (
     Reconnected,
     Reconnecting,
 )
+from upbitws.client.frames import FrameFilter, SkippedFrames
 from upbitws.client.options import StreamOptions
 from upbitws.client.recovery import TradeRecovery
 from upbitws.client.state import MarketState
@@ -131,7 +132,6 @@ class Connection:
                 probe_timeout=options.probe_timeout,
             )
         )
-        self._names: dict[type, str] = {}
         # Trade recovery: trades go through dedupe / gap handling, other data updates the state.
         # The stream passes its own (whose run() closes the gaps); a bare Connection gets
         # one without backfill, so nothing waits on a worker that never runs.
@@ -142,6 +142,11 @@ class Connection:
                 options=bare, buffer=buffer, counters=counters, state=self._state
             )
         self._recovery = recovery
+        # Unsubscribed messages dropped, skipped frames counted and announced (client/frames.py).
+        self._filter = FrameFilter(desired)
+        self._skipped = SkippedFrames(
+            endpoint, counters=counters, recovery=recovery, frame_filter=self._filter, log=log
+        )
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._latency_due = 0.0
         self._ever_connected = False
@@ -151,6 +156,7 @@ class Connection:
 
     def resubscribe(self) -> None:
         """The desired set changed: send it (coalesced with other changes)."""
+        self._filter.refresh()
         if not self._resend:  # one queued resend carries every change made before it is sent
             self._resend = True
             self._outbox.append(_RESEND)
@@ -366,54 +372,70 @@ class Connection:
                 return
 
     def _handle_frame(self, data: bytes | str) -> None:
-        """Hot path: one frame → typed messages → buffer."""
+        """Hot path: one frame → typed messages → buffer.
+
+        Nothing about one frame can end the stream: ONE ``try`` around the whole per-frame
+        work (free in CPython 3.11+ until something raises); whatever raises skips the frame,
+        counted and announced as a gap (client/frames.py)."""
         counters = self._counters
         counters.frames_received += 1
         counters.bytes_received += len(data)
         try:
             messages = self._decoder.decode(data)
-        except MessageDecodeError as exc:
-            counters.decode_errors += 1
-            log.warning("%s: skipped a malformed frame: %s", self.endpoint, exc)
-            return
-        now = time.monotonic()
-        now_ms = time.time() * 1000.0
-        received = counters.received
-        names = self._names
-        put = self._buffer.put
-        on_trade = self._recovery.on_trade
-        update = self._state.update
-        data_seen = False
-        for message in messages:
-            cls = type(message)
-            name = names.get(cls)
-            if name is None:
-                if cls is StatusFrame or cls is ErrorFrame or cls is SubscriptionList:
-                    self._control(message, now)
+            now = time.monotonic()
+            now_ms = time.time() * 1000.0
+            received = counters.received
+            routes = self._filter.routes
+            put = self._buffer.put
+            on_trade = self._recovery.on_trade
+            update = self._state.update
+            data_seen = False
+            for message in messages:
+                cls = type(message)
+                route = routes.get(cls)
+                if route is None:
+                    if cls is StatusFrame or cls is ErrorFrame or cls is SubscriptionList:
+                        self._control(message, now)
+                        continue
+                    route = self._filter.route(cls, message.type)
+                    if route is None:
+                        counters.unsubscribed_dropped += 1
+                        continue
+                name, codes = route
+                if codes is not None and message.code not in codes:
+                    # Not subscribed (a hostile server, or in flight after an unsubscribe):
+                    # never buffered or kept in state, which would grow without bound.
+                    counters.unsubscribed_dropped += 1
                     continue
-                name = names[cls] = message.type
-            received[name] = received.get(name, 0) + 1
-            if now >= self._latency_due and message.stream_type is StreamType.REALTIME:
-                # Time-sampled (at most one sample per LATENCY_SAMPLE_EVERY s): every message at
-                # Upbit's real rates, bounded cost at benchmark rates (the histogram was 20% of
-                # the per-message time at 300k msgs/s).
-                counters.latency.record(now_ms - message.timestamp)
-                self._latency_due = now + LATENCY_SAMPLE_EVERY
-            if name in _TRADE_TYPES:
-                on_trade(message)  # dedupe, gaps (issue 6)
-            else:
-                update(message)  # live state, current even when the consumer lags
-                put(message)
-            data_seen = True
-        if data_seen:
-            self._liveness.data_received(now)
+                received[name] = received.get(name, 0) + 1
+                if now >= self._latency_due and message.stream_type is StreamType.REALTIME:
+                    # Time-sampled (at most one sample per LATENCY_SAMPLE_EVERY s): every
+                    # message at Upbit's real rates, bounded cost at benchmark rates (the
+                    # histogram was 20% of the per-message time at 300k msgs/s).
+                    counters.latency.record(now_ms - message.timestamp)
+                    self._latency_due = now + LATENCY_SAMPLE_EVERY
+                if name in _TRADE_TYPES:
+                    on_trade(message)  # dedupe, gaps (client/recovery.py)
+                else:
+                    update(message)  # live state, current even when the consumer lags
+                    put(message)
+                data_seen = True
+            if data_seen:
+                self._liveness.data_received(now)
+        except MessageDecodeError as exc:
+            self._skipped.skipped(data, exc, decoded=False)
+        except Exception as exc:  # one bad frame must never end the stream
+            self._skipped.skipped(data, exc, decoded=True)
 
     def _control(self, message: Any, now: float) -> None:
         if isinstance(message, StatusFrame):
             self._liveness.pong_received(now)
         elif isinstance(message, ErrorFrame):
             error = error_from_frame(message.error.name, message.error.message)
-            log.warning("%s: server error frame %s", self.endpoint, message.error.name)
+            # Logged once per connection: only the first one is its cause, and a server that
+            # keeps sending error frames instead of closing must not flood the log.
+            level = logging.WARNING if self._cause is None else logging.DEBUG
+            log.log(level, "%s: server error frame %.60s", self.endpoint, message.error.name)
             self._set_cause(error)  # the server closes with 1000 next (protocol §6)
         else:
             self._liveness.pong_received(now)

@@ -111,9 +111,11 @@ class ErrorOccurred:
 class GapDetected:
     """Messages of ``type``/``code`` may be missing from ``since`` (epoch ms) on.
 
-    ``cause`` is ``"reconnect"``, ``"overflow"`` or ``"resume"`` (:meth:`Stream.resume_trades`).
-    For trades a backfill follows when enabled; for types without history the next SNAPSHOT
-    heals the state.
+    ``cause`` is ``"reconnect"``, ``"overflow"``, ``"resume"`` (:meth:`Stream.resume_trades`),
+    ``"decode"`` (a frame that failed to decode was skipped) or ``"frame"`` (a frame whose
+    handling failed was skipped); ``type`` and ``code`` are ``"unknown"`` when the skipped
+    frame did not say. For trades a backfill follows when enabled; for types without history
+    the next SNAPSHOT heals the state.
     """
 
     type: str

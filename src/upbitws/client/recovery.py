@@ -26,6 +26,9 @@ reader's hot path) on its way to the consumer's buffer:
 
   An overflow gap whose held trades never overflowed lost nothing: it is filled with 0
   recovered trades and no REST request.
+* **Skipped frames.** A frame that failed to decode or to be handled
+  (client/frames.py) opens a trade gap (cause ``"decode"`` / ``"frame"``) for its code like
+  a drop does, so the trade it carried is fetched back; other types are announced.
 * **Other types.** On a drop, ticker / orderbook / candle gaps are announced and at once
   declared unrecoverable: they have no history, and the SNAPSHOT sent after reconnecting
   heals the state (protocol §11.1). Private types have no backfill.
@@ -74,6 +77,11 @@ _SNAPSHOT_HEALS: Final = (
     "{type} has no history to fetch; the next SNAPSHOT after reconnecting heals the state"
 )
 _PRIVATE: Final = "{type} is private: no backfill; Upbit's REST API has the current state"
+_NEXT_HEALS: Final = "{type} has no history to fetch; its next message carries the current state"
+_UNKNOWN: Final = "unknown"  # client/frames.py UNKNOWN: the skipped frame's type was unreadable
+_UNREADABLE: Final = (
+    "the skipped frame's type or code could not be read, so what it carried cannot be fetched"
+)
 
 
 class _Gap:
@@ -264,10 +272,43 @@ class TradeRecovery:
         self._new.append(gap)
         self._wake.set()
 
+    def backfills(self, type_: str, code: str) -> bool:
+        """Whether a lost message of ``(type_, code)`` is fetched back (a subscribed trade
+        code, backfill on)."""
+        return type_ == TRADE and self._backfill and code in self._codes
+
+    def frame_skipped(self, endpoint: str, type_: str, code: str, cause: str, at: float) -> None:
+        """A frame of ``(type_, code)`` was skipped at ``at`` (epoch s): it failed to decode
+        (``cause="decode"``) or its handling raised (``"frame"``). A trade gap starts a
+        backfill like any gap; other types are announced, at once unrecoverable."""
+        if self.backfills(type_, code):
+            self._open(code, cause, int(at * 1000), intact=False)
+            return
+        counters, put_event = self._counters, self._buffer.put_event
+        counters.gaps_opened += 1
+        counters.gap(type_, "detected")
+        put_event(GapDetected(type_, code, cause, int(at * 1000)))
+        outcome = "unrecoverable"
+        if type_ == TRADE and not self._backfill:
+            reason = "backfill is off (StreamOptions.backfill=False)"
+        elif _UNKNOWN in (type_, code):
+            reason = _UNREADABLE
+        elif type_ == TRADE:  # pragma: no cover - the reader drops unsubscribed codes first
+            reason = f"{code} is not a subscribed trade code"
+        elif endpoint == "public":
+            reason = _NEXT_HEALS.format(type=type_)
+            counters.gaps_healed += 1  # a subset of the unrecoverable: nothing to miss
+            outcome = "healed"
+        else:
+            reason = _PRIVATE.format(type=type_)
+        counters.gaps_unrecoverable += 1
+        counters.gap(type_, outcome)
+        put_event(GapUnrecoverable(type_, code, reason))
+
     def _open(self, code: str, cause: str, fallback_ms: int | None, *, intact: bool) -> _Gap:
         gap = self._gaps.get(code)
         if gap is not None:  # already closing this code's gap: it extends
-            if cause == "reconnect":
+            if cause != "overflow":  # a drop or a skipped frame: a hole among the held trades
                 gap.interrupted()
             return gap
         last = self._last.get(code)

@@ -52,7 +52,9 @@ class StreamCounters:
     received: dict[str, int] = field(default_factory=dict)
     bytes_received: int = 0
     frames_received: int = 0
-    decode_errors: int = 0
+    decode_errors: int = 0  # frames skipped: not JSON / not a frame any model decodes
+    frame_errors: int = 0  # frames skipped: decoded, but handling them raised
+    unsubscribed_dropped: int = 0  # messages of a (type, code) not subscribed, dropped
     latency: LatencyRecorder = field(default_factory=LatencyRecorder)
     connections: dict[str, ConnectionStats] = field(default_factory=dict)
     gaps_opened: int = 0
@@ -124,6 +126,8 @@ class StreamCounters:
             messages_sent=sum(c.messages_sent for c in conns),
             reconnections=sum(c.reconnections for c in conns),
             decode_errors=self.decode_errors,
+            frame_errors=self.frame_errors,
+            unsubscribed_dropped=self.unsubscribed_dropped,
             conflated=dict(conflated),
             dropped=dict(dropped),
             queue_depth=queue_depth,
@@ -167,7 +171,12 @@ class StatsSnapshot:
     bytes_received: int
     messages_sent: int
     reconnections: int
+    #: Frames skipped because they did not decode (gap cause "decode", docs/hostile-input.md).
     decode_errors: int
+    #: Frames skipped because handling them raised after decoding (gap cause "frame").
+    frame_errors: int
+    #: Messages dropped because their (type, code) is not subscribed on their connection.
+    unsubscribed_dropped: int
     conflated: dict[str, int]
     dropped: dict[str, int]
     queue_depth: int
@@ -216,6 +225,7 @@ class StatsSnapshot:
             f"uptime={self.uptime:.0f}s msgs_in={self.messages_received} "
             f"bytes_in={self.bytes_received} msgs_out={self.messages_sent} "
             f"reconnects={self.reconnections} decode_errors={self.decode_errors} "
+            f"frame_errors={self.frame_errors} unsubscribed={self.unsubscribed_dropped} "
             f"conflated={sum(self.conflated.values())} dropped={sum(self.dropped.values())} "
             f"queue={self.queue_depth} {latency} "
             f"gaps(opened/recovered/healed/unrecoverable)={self.gaps_opened}/"
