@@ -39,7 +39,6 @@ from upbitws.protocol.backoff import Backoff, BackoffPolicy
 from upbitws.protocol.codec import Decoder
 from upbitws.protocol.malformed import EVERY
 from upbitws.protocol.peek import peek
-from upbitws.protocol.ratelimit import SlidingWindowLimiter
 from upbitws.protocol.subscriptions import CANDLE_UNITS, SubscriptionSet
 
 DATA = Path(__file__).parent.parent / "data"
@@ -290,7 +289,6 @@ def _path() -> tuple[Connection, MessageBuffer, StreamCounters, SubscriptionSet]
         desired=lambda: desired,
         buffer=buffer,
         counters=counters,
-        connect_limiter=SlidingWindowLimiter(((5, 1.0),)),
         backoff=Backoff(BackoffPolicy(), random.Random(0).random),
         recovery=recovery,
         state=state,

@@ -8,6 +8,9 @@
 * a flood of malformed frames is a handful of log lines, not one per frame.
 """
 
+# The scripted server is no Upbit: it serves no market list, so the streams here skip the
+# market check (check_markets=False), which has its own tests in test_markets.py.
+
 from __future__ import annotations
 
 import asyncio
@@ -89,7 +92,9 @@ async def test_a_trade_whose_timestamp_overflows_a_float_does_not_end_the_stream
     frames = [_wire(bad), *(_wire(t) for t in trades[1:])]
     async with (
         hostile_server(lambda: frames, _rows(trades, 3)) as server,
-        upbitws.connect(upbitws.trade(CODE), url=server.url, include_events=True) as stream,
+        upbitws.connect(
+            upbitws.trade(CODE), url=server.url, check_markets=False, include_events=True
+        ) as stream,
     ):
         ids = [t["sequential_id"] for t in trades]
         seen = await _collect(stream, lambda s: sorted(_trade_ids(s)) == sorted(ids))
@@ -121,7 +126,7 @@ async def test_schema_drift_loses_nothing() -> None:
     subs = [upbitws.trade(CODE), upbitws.ticker(CODE)]
     async with (
         hostile_server(lambda: frames, _rows(trades, 2)) as server,
-        upbitws.connect(subs, url=server.url, include_events=True) as stream,
+        upbitws.connect(subs, url=server.url, check_markets=False, include_events=True) as stream,
     ):
         ids = [t["sequential_id"] for t in trades]
         seen = await _collect(
@@ -176,7 +181,9 @@ async def test_tickers_for_unsubscribed_codes_are_dropped_and_counted() -> None:
     n, every = 100_000, 1_000
     async with (
         hostile_server(lambda: _tickers_for_other_codes(n, every)) as server,
-        upbitws.connect(upbitws.ticker(CODE), url=server.url, queue_size=10_000) as stream,
+        upbitws.connect(
+            upbitws.ticker(CODE), url=server.url, check_markets=False, queue_size=10_000
+        ) as stream,
     ):
         await asyncio.wait_for(server.done.wait(), 30)  # the consumer does not read meanwhile
         await eventually(lambda: stream.stats().frames_received == server.sent, timeout=30)
@@ -202,7 +209,10 @@ async def test_messages_in_flight_after_an_unsubscribe_are_dropped_queued_ones_k
     async with (
         hostile_server(frames, pace=0.005) as server,
         upbitws.connect(
-            upbitws.ticker(CODE, "KRW-ETH"), url=server.url, include_events=True
+            upbitws.ticker(CODE, "KRW-ETH"),
+            url=server.url,
+            check_markets=False,
+            include_events=True,
         ) as stream,
     ):
         await eventually(lambda: stream.stats().received.get("ticker", 0) >= 20)
@@ -232,7 +242,9 @@ async def test_a_flood_of_malformed_frames_logs_a_handful_of_lines(
     caplog.set_level(logging.INFO, logger="upbitws")
     async with (
         hostile_server(frames) as server,
-        upbitws.connect(upbitws.ticker(CODE), url=server.url, include_events=True) as stream,
+        upbitws.connect(
+            upbitws.ticker(CODE), url=server.url, check_markets=False, include_events=True
+        ) as stream,
     ):
         seen = await _collect(stream, lambda s: isinstance(s[-1], Ticker), timeout=40)
         stats = stream.stats()
@@ -258,7 +270,7 @@ async def test_a_server_repeating_error_frames_is_logged_once(
     caplog.set_level(logging.INFO, logger="upbitws")
     async with (
         hostile_server(lambda: [error] * 1_000 + [tail]) as server,
-        upbitws.connect(upbitws.ticker(CODE), url=server.url) as stream,
+        upbitws.connect(upbitws.ticker(CODE), url=server.url, check_markets=False) as stream,
     ):
         await asyncio.wait_for(server.done.wait(), 30)
         await eventually(lambda: stream.stats().frames_received == server.sent)
