@@ -1006,7 +1006,7 @@ From the profiles above (functions of `src/upbitws/`; the µs columns price each
    To close: hand a message straight to a waiting consumer (yield after the first frame of
    a read when the consumer is idle), or decode in `__anext__` so the first is ready first.
 4. **Transport** — aiohttp's `receive` / `data_received` cost what the aiohttp ceiling pays;
-   the picows transport (design §2) would save the per-frame `await ws.receive()`.
+   the picows transport (architecture §4) would save the per-frame `await ws.receive()`.
 
 Items 2–3 are the float-mode gap to the float ceiling; item 1 is the exact-mode gap. The
 ≥ 3x-the-fastest-peer goal is bounded on trades by cryptofeed (uvloop, SIMPLE keys,

@@ -1,4 +1,4 @@
-"""Error classification (protocol §6, §7; design §4.3, §4.6)."""
+"""Error classification (protocol §6, §7; architecture §2.3, §2.6)."""
 
 from __future__ import annotations
 

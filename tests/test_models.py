@@ -43,7 +43,7 @@ from upbitws.models import (
     Trade,
 )
 
-# DEFAULT and SIMPLE keys, copied from the tables of upbit-protocol.md §4 (``type``/``ty``,
+# DEFAULT and SIMPLE keys, copied from the tables of docs/protocol.md §4 (``type``/``ty``,
 # the tag, is left out; nested keys are listed under their own model).
 TABLES: dict[type[Any], str] = {
     Ticker: """

@@ -6,7 +6,7 @@ driven by the sans-I/O :class:`Liveness`), and the **sender** (the full subscrip
 whenever the desired set changed, coalesced under Upbit's message limit of 5/s and 100/min,
 protocol §7). Around them the reconnect loop: connect limit 5/s, capped full-jitter backoff
 reset only after a stable connection, Retry-After honoured, fatal errors never retried, and
-the whole subscription set re-sent as one request on every (re)connect (design §4.2).
+the whole subscription set re-sent as one request on every (re)connect (architecture §2.2).
 """
 
 from __future__ import annotations

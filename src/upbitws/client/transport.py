@@ -1,4 +1,4 @@
-"""The aiohttp boundary (design §4.6): open a WebSocket and translate every aiohttp / OSError
+"""The aiohttp boundary (architecture §2.6): open a WebSocket and translate every aiohttp / OSError
 failure into the upbitws exception tree, once, here.
 
 No ``Origin`` header is ever sent: Upbit limits requests carrying one to 1 per 10 s (§7).

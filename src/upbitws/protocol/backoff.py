@@ -1,4 +1,4 @@
-"""Reconnect backoff that cannot storm (design §4.3, protocol §7).
+"""Reconnect backoff that cannot storm (architecture §2.3, protocol §7).
 
 Capped exponential backoff with *full jitter*: the n-th consecutive failure waits
 ``rng() * min(maximum, initial * multiplier**n)`` seconds.
@@ -8,8 +8,8 @@ Two rules keep a misbehaving server from turning the client into a reconnect sto
 * The failure count is reset only after a connection stayed up for ``stable_after``
   seconds, never on a successful handshake. A server that accepts the upgrade and closes
   at once would otherwise reset the count on every cycle and be hammered with
-  near-zero delays (the reference Go manager resets ``retryCount`` inside ``Connect``,
-  which also makes its retry limit limit nothing).
+  near-zero delays (a client that resets its retry count inside its connect call also
+  makes its retry limit limit nothing).
 * HTTP 429 / 418 (protocol §7) mean "wait at least this long": the caller passes the
   server's ``Retry-After`` (or a longer default for 418) and the delay is never shorter.
 
@@ -137,7 +137,7 @@ class Backoff:
     def disconnected(self, now: float) -> bool:
         """The connection ended at ``now``; returns True when it reset the failure count.
 
-        Only a connection that lasted ``stable_after`` seconds resets it (design §4.3).
+        Only a connection that lasted ``stable_after`` seconds resets it (architecture §2.3).
         """
         started, self._connected_at = self._connected_at, None
         if started is not None and now - started >= self.policy.stable_after:

@@ -1,4 +1,4 @@
-"""Frames to typed models and back (protocol §2.4–§2.5, §4, §6; design §4.5).
+"""Frames to typed models and back (protocol §2.4–§2.5, §4, §6; architecture §2.5).
 
 One frame as received (binary or text; DEFAULT or SIMPLE keys; one object or a JSON_LIST /
 SIMPLE_LIST array) becomes a list of models in one msgspec pass. Numbers are exact by default:

@@ -1,4 +1,4 @@
-"""Keepalive and data-liveness policy for one connection (protocol §5, design §4.1, §5).
+"""Keepalive and data-liveness policy for one connection (protocol §5, architecture §2.1, §3).
 
 Two different questions, kept apart on purpose:
 
