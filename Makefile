@@ -19,6 +19,9 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/ruff check src tests bench
+	@# Issue-tracker numbers mean nothing in a checkout: name the feature or the rule instead.
+	@! grep -rnIE -i 'issues? #?[0-9]' src tests bench docs \
+		|| { echo 'lint: name the feature or the rule instead of an issue number (lines above)'; exit 1; }
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict

@@ -94,3 +94,32 @@ def test_every_section_citation_names_an_existing_heading() -> None:
 )
 def test_citation_parsing(text: str, expected: list[tuple[str, str]]) -> None:
     assert [(d, s) for d, s, _ in _citations(text)] == expected
+
+
+# Built from pieces so that this file does not match its own check.
+_ISSUE_NUMBER = re.compile("issue" + r"s? #?[0-9]", re.IGNORECASE)
+
+
+def _issue_numbers(text: str) -> list[str]:
+    return [m.group(0) for m in _ISSUE_NUMBER.finditer(text)]
+
+
+def test_no_issue_numbers_in_code_tests_bench_or_docs() -> None:
+    """Issue numbers do not resolve from a checkout; ``make lint`` greps for the same pattern."""
+    found = []
+    for top in ("src", "tests", "bench", "docs"):
+        for path in sorted((ROOT / top).rglob("*")):
+            if path.suffix not in {".py", ".md", ".toml", ".json", ".txt", ".yaml", ".yml"}:
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if _issue_numbers(line):
+                    found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "name the feature or the rule instead:\n" + "\n".join(found)
+
+
+def test_the_issue_number_pattern() -> None:
+    issue = "issue"
+    assert _issue_numbers(f"the planner ({issue} 6)") == [f"{issue} 6"]
+    assert _issue_numbers(f"{issue.title()} #12: x") == [f"{issue.title()} #1"]
+    assert _issue_numbers("https://github.com/ccxt/ccxt/issues/27193") == []
+    assert _issue_numbers("no issues here, 3 of them") == []

@@ -1,4 +1,4 @@
-"""Private streams end to end (issue 5): JWT per connection, myOrder / myAsset through their
+"""Private streams end to end: JWT per connection, myOrder / myAsset through their
 states, one stream over both endpoints, errors that help, and no secret anywhere."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The client never stalls silently (issue 4): one test per fault, against the real simulator."""
+"""The client never stalls silently: one test per fault, against the real simulator."""
 
 from __future__ import annotations
 

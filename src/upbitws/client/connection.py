@@ -1,4 +1,5 @@
-"""One endpoint's connection, kept alive for as long as the stream lives (issue 4 §2–§4).
+"""One endpoint's connection, kept alive for as long as the stream lives (keepalive,
+reconnects, the subscription set restored).
 
 Per connection three tasks, all owned by a TaskGroup: the **reader** (frames → models →
 buffer; it never waits for the consumer), the **keepalive** (pings and the data watchdog,
@@ -116,7 +117,7 @@ class Connection:
             )
         )
         self._names: dict[type, str] = {}
-        # Issue 6: trades go through dedupe / gap handling, other data updates the state.
+        # Nothing lost: trades go through dedupe / gap handling, other data updates the state.
         # The stream passes its own (whose run() closes the gaps); a bare Connection gets
         # one without backfill, so nothing waits on a worker that never runs.
         self._state = state if state is not None else MarketState()
@@ -341,7 +342,7 @@ class Connection:
                 counters.latency.record(now_ms - message.timestamp)
                 self._latency_due = now + LATENCY_SAMPLE_EVERY
             if name in _TRADE_TYPES:
-                on_trade(message)  # dedupe, gaps (issue 6)
+                on_trade(message)  # dedupe, gaps, backfill
             else:
                 update(message)  # live state, current even when the consumer lags
                 put(message)
@@ -435,7 +436,7 @@ class Connection:
 
     def _open_gaps(self, at: float) -> None:
         """Everything subscribed may be missing from the drop on: announce it; trade gaps
-        are backfilled (issue 6, client/recovery.py)."""
+        are backfilled (client/recovery.py)."""
         self._recovery.connection_lost(self.endpoint, self._desired().keys(), at)
 
     def _report(self, error: UpbitWSError) -> None:

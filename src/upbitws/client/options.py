@@ -76,7 +76,7 @@ class StreamOptions:
     stats_interval: float | None = None
     #: Seconds to wait for the close handshake when closing.
     close_timeout: float = 2.0
-    #: Fill trade gaps (after a reconnect or a queue overflow) from REST (issue 6).
+    #: Fill trade gaps (after a reconnect or a queue overflow) from REST (trade backfill).
     backfill: bool = True
     #: Quotation REST origin for backfill; default: derived from ``url`` (wss→https).
     rest_url: str | None = None

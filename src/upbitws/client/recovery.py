@@ -1,4 +1,4 @@
-"""Nothing lost: trade de-duplication, gaps and their REST backfill (issue 6).
+"""Nothing lost: trade de-duplication, gaps and their REST backfill.
 
 Every trade the public connection decodes passes :meth:`TradeRecovery.on_trade` (the
 reader's hot path) on its way to the consumer's buffer:

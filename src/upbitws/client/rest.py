@@ -1,4 +1,4 @@
-"""A small REST client for Upbit's quotation endpoints, for trade backfill (issue 6).
+"""A small REST client for Upbit's quotation endpoints, for trade backfill.
 
 * **Where.** The REST host follows the WebSocket URL (:func:`rest_base_url`):
   ``wss://api.upbit.com/websocket/v1`` → ``https://api.upbit.com``; a region host or the

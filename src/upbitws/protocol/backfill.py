@@ -1,4 +1,5 @@
-"""The trade backfill planner (issue 6): which REST pages to fetch, when a gap is closed.
+"""The trade backfill planner (nothing lost across a gap): which REST pages to fetch, when a
+gap is closed.
 
 Sans-I/O: the caller performs each :class:`PageRequest` against
 ``GET /v1/trades/ticks?market=&count=&cursor=&days_ago=`` and feeds the rows back with
