@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from upbitws.exceptions import SubscriptionError
 from upbitws.protocol import subscriptions as mod
+from upbitws.protocol.requests import parse_request, render_list_subscriptions, render_request
 from upbitws.protocol.subscriptions import (
     ANNOUNCEMENT_CATEGORIES,
     CANDLE_UNITS,
@@ -30,9 +31,6 @@ from upbitws.protocol.subscriptions import (
     my_asset,
     my_order,
     orderbook,
-    parse_request,
-    render_list_subscriptions,
-    render_request,
     ticker,
     trade,
 )

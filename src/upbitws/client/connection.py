@@ -49,20 +49,15 @@ from upbitws.protocol.backoff import Backoff
 from upbitws.protocol.codec import Decoder
 from upbitws.protocol.errors import error_from_close, error_from_frame
 from upbitws.protocol.liveness import Dead, Liveness, LivenessPolicy, Probe, SendPing, Stalled
-from upbitws.protocol.ratelimit import SlidingWindowLimiter
-from upbitws.protocol.subscriptions import (
-    SubscriptionSet,
-    render_list_subscriptions,
-    render_request,
-)
+from upbitws.protocol.ratelimit import MESSAGE_WINDOWS, SlidingWindowLimiter
+from upbitws.protocol.requests import render_list_subscriptions, render_request
+from upbitws.protocol.subscriptions import SubscriptionSet
 
 __all__ = ["Connection"]
 
 log = logging.getLogger("upbitws.connection")
 
 _DATA: Final = (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT)
-#: websocket-message limit per connection (protocol §7).
-MESSAGE_WINDOWS: Final = ((5, 1.0), (100, 60.0))
 #: Minimum seconds between two latency samples (see ``_handle_frame``).
 LATENCY_SAMPLE_EVERY: Final = 0.0005
 #: Outbox marker: send the desired set as it is when the marker's turn comes.
