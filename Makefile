@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict
+	$(VENV)/bin/mypy --strict tests
 
 pytest: $(STAMP)
 	$(VENV)/bin/pytest -q

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import upbitws
-from simfactory import SimFactory, simulators
+from simfactory import SimFactory as SimFactory  # re-exported for the tests of this folder
+from simfactory import simulators
 from upbitws import BackoffPolicy
 from upbitws.simulator import Simulator
 

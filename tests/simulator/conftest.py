@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
-from simfactory import SimFactory, simulators
+from simfactory import SimFactory as SimFactory  # re-exported for the tests of this folder
+from simfactory import simulators
 from upbitws.simulator import Simulator
 
 #: A small, fast set: three busy KRW markets, a thin BTC-quoted book, a USDT market.
@@ -29,9 +29,3 @@ async def make_sim() -> AsyncIterator[SimFactory]:
 async def sim(make_sim: SimFactory) -> Simulator:
     """A simulator with default knobs (but busier markets, so tests need not wait)."""
     return await make_sim(trade_rate=5.0)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session

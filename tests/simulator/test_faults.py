@@ -27,7 +27,7 @@ async def fault(http: aiohttp.ClientSession, sim: Simulator, **body: Any) -> dic
 async def streaming(
     http: aiohttp.ClientSession, sim: Simulator, **kw: Any
 ) -> aiohttp.ClientWebSocketResponse:
-    ws = await http.ws_connect(sim.ws_url, **kw)
+    ws: aiohttp.ClientWebSocketResponse = await http.ws_connect(sim.ws_url, **kw)
     await ws.send_str(req(SUB))
     await recv_json(ws)
     return ws
@@ -188,7 +188,13 @@ async def test_next_connections_only(fsim: Simulator, http: aiohttp.ClientSessio
 
 
 async def test_bad_fault_is_400(fsim: Simulator, http: aiohttp.ClientSession) -> None:
-    for body in ({"kind": "explode"}, {"kind": "close", "code": 99}, {"kind": "drop", "x": 1}, []):
+    bodies: list[object] = [
+        {"kind": "explode"},
+        {"kind": "close", "code": 99},
+        {"kind": "drop", "x": 1},
+        [],
+    ]
+    for body in bodies:
         async with http.post(f"{fsim.url}/_sim/faults", json=body) as r:
             assert r.status == 400
             assert (await r.json())["error"]["name"] == "invalid_fault"

@@ -23,7 +23,7 @@ async def test_snapshot_then_realtime(sim: Simulator, http: aiohttp.ClientSessio
     async with http.ws_connect(sim.ws_url) as ws:
         await ws.send_str(req(TRADES, {"type": "ticker", "codes": ["KRW-BTC", "KRW-XRP"]}))
         frames = await collect(ws, 0.3)
-    by_key: dict[tuple[str, str], list[str]] = {}
+    by_key: dict[tuple[str, str], list[str | None]] = {}
     for f in frames:
         by_key.setdefault(kind(f), []).append(stream_type(f))
     assert set(by_key) == {

@@ -35,7 +35,7 @@ from upbitws.protocol.subscriptions import (
     trade,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 REQUEST_SAMPLES = sorted(DATA.glob("request_*.json"))
 CAMEL = {"isOnlySnapshot": "is_only_snapshot", "isOnlyRealtime": "is_only_realtime"}
 

@@ -32,7 +32,7 @@ from upbitws.protocol.errors import (
     retry_after,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 
 
 def error_frames() -> list[tuple[str, str]]:
