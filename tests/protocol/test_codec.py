@@ -1022,3 +1022,17 @@ def test_live_exponent_book_matches_the_simple_book_of_the_same_state() -> None:
     assert default == simple  # equal values, different spellings (1.16539E8 vs 116539000.0)
     assert default.orderbook_units[0].ask_price.as_tuple() == Decimal("1.16539E8").as_tuple()
     assert simple.orderbook_units[0].ask_price.as_tuple() == Decimal("116539000.0").as_tuple()
+
+
+def test_a_unicode_error_from_the_decoder_becomes_a_message_decode_error() -> None:
+    """The boundary maps every failure of the JSON library to our error; this one cannot be
+    provoked through msgspec's public input here, so the decoder step raises it directly."""
+
+    def fails(frame: Any) -> Any:
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    decoder = Decoder()
+    decoder._default_one = fails
+    with pytest.raises(MessageDecodeError, match="not UTF-8") as info:
+        decoder.decode(minify(raw("trade_default.json")))  # the hot path: {"type": first
+    assert isinstance(info.value.__cause__, UnicodeDecodeError)

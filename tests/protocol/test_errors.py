@@ -232,3 +232,8 @@ def test_retry_after_helper() -> None:
     assert retry_after(RateLimitedError("x", retry_after=2.0)) == 2.0
     assert retry_after(ConnectionLostError("x")) is None
     assert retry_after(ValueError("x")) is None
+
+
+def test_retry_after_is_found_among_other_headers_of_a_plain_dict() -> None:
+    headers = {"Content-Type": "text/plain", "limit-by-ip": "Yes", "retry-after": "4"}
+    assert retry_after(error_from_http_status(418, headers)) == 4.0

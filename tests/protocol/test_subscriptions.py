@@ -678,3 +678,12 @@ def test_property_remove_drops_exactly_that_key(subs: SubscriptionSet, data: st.
     key = data.draw(st.sampled_from(removable))
     subs.remove(key[0], key[1].lower())
     assert subs.keys() == before - {key}
+
+
+def test_the_set_repr_shows_the_subscriptions_and_the_format() -> None:
+    subs = SubscriptionSet([ticker("KRW-BTC")], format=Format.SIMPLE)
+    assert repr(subs) == (
+        "SubscriptionSet([Subscription(type='ticker', codes=('KRW-BTC',), depth=None, "
+        "level=None, is_only_snapshot=False, is_only_realtime=False, categories=None, "
+        "include_body=None)], format='SIMPLE')"
+    )

@@ -344,8 +344,6 @@ def _floats(value: Any) -> Any:
         return float(value)
     if isinstance(value, dict):
         return {k: _floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_floats(v) for v in value]
     if isinstance(value, tuple):  # to_builtins keeps the models' tuples (units, assets)
         return tuple(_floats(v) for v in value)
     return value

@@ -118,13 +118,12 @@ class LatencyRecorder:
         if rank >= self._count:
             return self._max  # the largest sample is known exactly
         seen = 0
-        for index, n in enumerate(self._buckets):
-            seen += n
+        buckets = self._buckets
+        for index in range(self._last):
+            seen += buckets[index]
             if seen >= rank:
-                if index == self._last:
-                    return self._max  # open-ended bucket: the best estimate is the max
                 return min(self._mids[index], self._max)
-        return self._max  # unreachable: the buckets sum to count
+        return self._max  # in the open-ended last bucket: the best estimate is the max
 
     def reset(self) -> None:
         for i in range(len(self._buckets)):
