@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: test demo bench bench-decode bench-peers soak lint typecheck pytest clean venv
+.PHONY: test test-matrix demo bench bench-decode bench-peers soak lint typecheck pytest clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,28 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# The pytest suite on each supported Python, each in its own venv (.venv-3.12, ...), built from
+# the pyenv interpreters of this machine image. `make test` is the full gate on 3.11.
+PYENV_ROOT ?= $(HOME)/.pyenv
+MATRIX     ?= 3.11 3.12 3.13
+
+test-matrix: $(addprefix test-py,$(MATRIX))
+
+test-py%:
+	@py=$$(ls -d $(PYENV_ROOT)/versions/$*.*/bin/python 2>/dev/null | sort -V | tail -n 1); \
+	if [ -z "$$py" ]; then \
+		echo "test-matrix: Python $* is missing under $(PYENV_ROOT)/versions; run: pyenv install $*"; \
+		exit 1; \
+	fi; \
+	if [ ! -f .venv-$*/.installed-test ] || [ pyproject.toml -nt .venv-$*/.installed-test ]; then \
+		"$$py" -m venv .venv-$* && \
+		.venv-$*/bin/python -m pip install -q --upgrade pip && \
+		.venv-$*/bin/python -m pip install -q -e '.[test]' && \
+		touch .venv-$*/.installed-test || exit 1; \
+	fi; \
+	echo "== pytest on $$(.venv-$*/bin/python --version)"; \
+	.venv-$*/bin/pytest -q -p no:cov
+
 demo: $(STAMP)
 	$(VENV)/bin/upbitws demo --duration 20
 
@@ -54,4 +76,4 @@ soak: $(STAMP)
 	$(PY) bench/soak.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.*
+	rm -rf $(VENV) .venv-3.* .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.*

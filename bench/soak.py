@@ -30,13 +30,15 @@ import sys
 import time
 from array import array
 from collections import Counter
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import upbitws
 from upbitws import BackoffPolicy, GapUnrecoverable, Trade
 from upbitws.models.recovered import RecoveredTrade
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 __all__ = ["main"]
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import pytest
 
 import upbitws
 from upbitws import Connected, Disconnected, LifecycleEvent, Reconnected, Reconnecting, Trade
-from upbitws.simulator import Simulator
 
 from .conftest import FAST, eventually, until
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 SUBS = [upbitws.trade("KRW-BTC")]
 QUIET = {**FAST, "include_events": False}

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import secrets
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,10 +22,12 @@ from upbitws import (
     Ticker,
 )
 from upbitws.models import OrderState
-from upbitws.simulator import Simulator
 from upbitws.simulator.catalog import floor_to
 
 from .conftest import FAST, SimFactory, until
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 ACCESS = "AK" + secrets.token_hex(19)  # 40 characters, like Upbit's keys
 SECRET = "SK" + secrets.token_hex(19)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
@@ -42,6 +41,9 @@ from upbitws.models import (
     TimeInForce,
     Trade,
 )
+
+if TYPE_CHECKING:
+    from enum import StrEnum
 
 # DEFAULT and SIMPLE keys, copied from the tables of docs/protocol.md §4 (``type``/``ty``,
 # the tag, is left out; nested keys are listed under their own model).

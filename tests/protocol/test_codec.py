@@ -219,7 +219,7 @@ def check_model(
     assert type(got) is cls, where
     obj = rekey(wire, cls, to_simple=False) if simple else dict(wire)
     if "type" in obj and "type" not in cls.__struct_fields__:
-        assert cast(Any, got).type == obj.pop("type"), where  # the tag (every model has one)
+        assert cast("Any", got).type == obj.pop("type"), where  # the tag (every model has one)
     unknown = set(obj) - set(cls.__struct_fields__)
     assert not unknown, f"{where}: wire keys without a model field: {unknown}"
     for name in cls.__struct_fields__:
@@ -413,13 +413,13 @@ def test_list_frames_decode_every_event_in_order(simple: bool) -> None:
 def test_list_fixtures_hold_two_or_more_events_in_order() -> None:
     trades = decode(raw("json_list_trades.json"))
     assert all(isinstance(t, Trade) for t in trades)
-    assert [cast(Trade[Decimal], t).sequential_id for t in trades] == [
+    assert [cast("Trade[Decimal]", t).sequential_id for t in trades] == [
         17303368620470000,
         17303368620800006,
     ]
     mixed = decode(raw("simple_list_mixed.json"))
     assert [type(m) for m in mixed] == [Ticker, Trade, Candle1m]
-    assert [cast(Ticker[Decimal] | Trade[Decimal] | Candle[Decimal], m).code for m in mixed] == [
+    assert [cast("Ticker[Decimal] | Trade[Decimal] | Candle[Decimal]", m).code for m in mixed] == [
         "KRW-BTC",
         "KRW-ETH",
         "KRW-ETH",
@@ -438,7 +438,7 @@ def test_one_element_lists_and_the_empty_list() -> None:
 def test_error_frames_inside_a_list_decode() -> None:
     errors = decode(raw("errors_observed_regional_en.json"))
     assert all(isinstance(e, ErrorFrame) for e in errors)
-    assert [cast(ErrorFrame, e).error.name for e in errors] == [
+    assert [cast("ErrorFrame", e).error.name for e in errors] == [
         "WRONG_FORMAT",
         "NO_TICKET",
         "INVALID_PARAM",
@@ -595,7 +595,7 @@ def test_round_trip_every_model(fmt: str, numbers: Numbers, data: st.DataObject)
 def test_round_trip_each_event_model(
     cls: type[msgspec.Struct], fmt: str, numbers: Numbers, data: st.DataObject
 ) -> None:
-    message = cast(Message, data.draw(model(cls, numbers)))  # EVENT_MODELS are all messages
+    message = cast("Message", data.draw(model(cls, numbers)))  # EVENT_MODELS are all messages
     assert_exact(decode(encode(message, fmt), numbers=numbers), [message])
 
 

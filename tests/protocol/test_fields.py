@@ -22,13 +22,13 @@ def _request(obj: dict[str, Any]) -> bytes:
 
 def test_a_type_that_is_not_a_string_is_invalid_param() -> None:
     with pytest.raises(SubscriptionError, match="type must be a string") as info:
-        Subscription(cast(str, 123))
+        Subscription(cast("str", 123))
     assert info.value.name == "INVALID_PARAM"
 
 
 def test_codes_that_are_not_a_sequence_are_wrong_format() -> None:
     with pytest.raises(SubscriptionError, match="codes must be a sequence") as info:
-        Subscription("ticker", cast(tuple[str, ...], 5))
+        Subscription("ticker", cast("tuple[str, ...]", 5))
     assert info.value.name == "WRONG_FORMAT"
 
 

@@ -7,12 +7,15 @@ upbitws's own client could share the simulator's misunderstandings.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from simfactory import SimFactory as SimFactory  # re-exported for the tests of this folder
 from simfactory import simulators
-from upbitws.simulator import Simulator
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 #: A small, fast set: three busy KRW markets, a thin BTC-quoted book, a USDT market.
 MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "BTC-ADA", "USDT-BTC"]

@@ -8,9 +8,8 @@ import json
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
 from upbitws.protocol.codec import decode
@@ -18,7 +17,11 @@ from upbitws.simulator import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, OrderError
 from upbitws.simulator.catalog import floor_to
 
 from ._wire import collect, recv_json, req, token
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from .conftest import SimFactory
 
 MYORDER_KEYS = set(
     json.loads(

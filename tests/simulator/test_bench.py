@@ -19,7 +19,7 @@ def feed(frame: bytes) -> list[Ticker[Any] | Trade[Any] | Orderbook[Any]]:
     """The messages of one bench frame: the feed sends only trades, tickers and orderbooks."""
     messages = decode(frame)
     assert all(isinstance(m, Ticker | Trade | Orderbook) for m in messages), messages
-    return cast(list[Ticker[Any] | Trade[Any] | Orderbook[Any]], messages)
+    return cast("list[Ticker[Any] | Trade[Any] | Orderbook[Any]]", messages)
 
 
 async def run(

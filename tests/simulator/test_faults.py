@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
-from upbitws.simulator import Simulator
-
 from ._wire import collect, expect_abort, expect_close, recv, recv_json, req
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
+
+    from .conftest import SimFactory
 
 SUB = {"type": "trade", "codes": ["KRW-BTC", "KRW-ETH", "KRW-XRP"]}
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
 from upbitws.protocol.codec import decode
-from upbitws.simulator import Simulator
 
 from ._wire import collect, items, kind, recv, recv_json, req, stream_type
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
+
+    from .conftest import SimFactory
 
 TRADES = {"type": "trade", "codes": ["KRW-BTC", "KRW-ETH"]}
 

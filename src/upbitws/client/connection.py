@@ -19,11 +19,10 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 
-from upbitws.client.buffer import MessageBuffer
 from upbitws.client.events import (
     Connected,
     Disconnected,
@@ -31,10 +30,8 @@ from upbitws.client.events import (
     Reconnected,
     Reconnecting,
 )
-from upbitws.client.options import StreamOptions
 from upbitws.client.recovery import TradeRecovery
 from upbitws.client.state import MarketState
-from upbitws.client.stats import StreamCounters
 from upbitws.client.transport import open_websocket
 from upbitws.exceptions import (
     ConnectionFailedError,
@@ -45,13 +42,18 @@ from upbitws.exceptions import (
     UpbitWSError,
 )
 from upbitws.models import ErrorFrame, StatusFrame, StreamType, SubscriptionList
-from upbitws.protocol.backoff import Backoff
 from upbitws.protocol.codec import Decoder
 from upbitws.protocol.errors import error_from_close, error_from_frame
 from upbitws.protocol.liveness import Dead, Liveness, LivenessPolicy, Probe, SendPing, Stalled
 from upbitws.protocol.ratelimit import MESSAGE_WINDOWS, SlidingWindowLimiter
 from upbitws.protocol.requests import render_list_subscriptions, render_request
-from upbitws.protocol.subscriptions import SubscriptionSet
+
+if TYPE_CHECKING:
+    from upbitws.client.buffer import MessageBuffer
+    from upbitws.client.options import StreamOptions
+    from upbitws.client.stats import StreamCounters
+    from upbitws.protocol.backoff import Backoff
+    from upbitws.protocol.subscriptions import SubscriptionSet
 
 __all__ = ["Connection"]
 

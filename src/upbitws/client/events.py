@@ -8,8 +8,10 @@ consumer's own iteration, so in order with the messages around them) or, with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from upbitws.exceptions import UpbitWSError
+if TYPE_CHECKING:
+    from upbitws.exceptions import UpbitWSError
 
 __all__ = [
     "Connected",

@@ -34,10 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, Protocol, TypeVar
 
 from upbitws.exceptions import ConfigurationError
-from upbitws.protocol.dedupe import TradeDeduper
+
+if TYPE_CHECKING:
+    from upbitws.protocol.dedupe import TradeDeduper
 
 __all__ = [
     "DAY_MS",

@@ -128,7 +128,7 @@ def _builder(cls: type[msgspec.Struct]) -> Callable[[Any], Any]:
     env: dict[str, Any] = {}
     source = f"def build(t):\n    return {_build_expr(cls, 't', env)}\n"
     exec(source, env)  # generated from the models' field names only, see the docstring
-    return cast(Callable[[Any], Any], env["build"])
+    return cast("Callable[[Any], Any]", env["build"])
 
 
 def _build_expr(cls: type[msgspec.Struct], var: str, env: dict[str, Any]) -> str:
@@ -336,7 +336,7 @@ def to_dict(
     out = msgspec.to_builtins(message, builtin_types=keep)
     if decimals == "float":
         out = _floats(out)
-    return cast(dict[str, Any], out)
+    return cast("dict[str, Any]", out)
 
 
 def _floats(value: Any) -> Any:

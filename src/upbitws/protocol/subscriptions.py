@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from upbitws.protocol.fields import (
     ANNOUNCEMENT_CATEGORIES,
@@ -40,6 +39,9 @@ from upbitws.protocol.fields import (
     split_code,
 )
 from upbitws.protocol.formats import Format
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 __all__ = [
     "ANNOUNCEMENT_CATEGORIES",

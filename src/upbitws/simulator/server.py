@@ -18,8 +18,7 @@ import asyncio
 import contextlib
 import math
 from dataclasses import replace
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
@@ -37,6 +36,9 @@ from upbitws.simulator.requests import ERROR_MESSAGES
 from upbitws.simulator.rest import RestRoutes, json_response
 from upbitws.simulator.session import Session
 from upbitws.simulator.stats import Stats
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 __all__ = ["PRIVATE_PATH", "PUBLIC_PATH", "Simulator"]
 

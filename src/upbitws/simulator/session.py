@@ -25,7 +25,7 @@ import itertools
 from collections import deque
 from collections.abc import Coroutine, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -39,9 +39,6 @@ from upbitws.models import (
 from upbitws.protocol.codec import encode
 from upbitws.protocol.formats import LIST_FORMATS, SIMPLE_FORMATS, Format
 from upbitws.protocol.ratelimit import SlidingWindowLimiter
-from upbitws.simulator.config import SimulatorConfig
-from upbitws.simulator.engine import Exchange, Key
-from upbitws.simulator.faults import Fault
 from upbitws.simulator.requests import (
     ERROR_MESSAGES,
     PRIVATE_TYPES,
@@ -51,7 +48,12 @@ from upbitws.simulator.requests import (
     parse_request,
     split_depth,
 )
-from upbitws.simulator.stats import Stats
+
+if TYPE_CHECKING:
+    from upbitws.simulator.config import SimulatorConfig
+    from upbitws.simulator.engine import Exchange, Key
+    from upbitws.simulator.faults import Fault
+    from upbitws.simulator.stats import Stats
 
 __all__ = ["Session"]
 
