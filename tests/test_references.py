@@ -37,6 +37,8 @@ def _citing_files() -> list[Path]:
         *sorted((ROOT / "bench").rglob("*.py")),
         *sorted(DOCS.glob("*.md")),
         ROOT / "README.md",
+        ROOT / "CONTRIBUTING.md",
+        ROOT / "CHANGELOG.md",
         ROOT / "tests" / "data" / "FIXTURES.md",
     ]
     return [f for f in files if f.is_file()]
