@@ -6,8 +6,8 @@ STAMP  := $(VENV)/.installed-test
 # The demo needs the library and the CLI only, not the test toolchain (fast from a fresh clone).
 DEMO_STAMP := $(VENV)/.installed-cli
 
-.PHONY: test docs demo bench bench-decode bench-peers soak fuzz lint typecheck pytest clean venv \
-	prometheus-tools rules
+.PHONY: test test-matrix docs demo bench bench-decode bench-peers soak fuzz lint typecheck pytest \
+	clean venv prometheus-tools rules
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,22 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/ruff check src tests bench
+	@# Issue-tracker numbers mean nothing in a checkout: name the feature or the rule instead.
+	@! grep -rnIE -i 'issues? #?[0-9]' src tests bench docs \
+		|| { echo 'lint: name the feature or the rule instead of an issue number (lines above)'; exit 1; }
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict
+	$(VENV)/bin/mypy --strict tests
 
+# Branch coverage, the CLI's subprocesses included (coverage's `patch = subprocess`): the
+# whole package has a floor (fail_under in pyproject.toml); protocol/ and models/, the pure
+# layers, are held at 100%.
 pytest: $(STAMP) prometheus-tools
-	$(VENV)/bin/pytest -q
+	rm -f .coverage .coverage.*
+	$(VENV)/bin/pytest -q --cov --cov-report=term
+	$(VENV)/bin/coverage report --fail-under=100 \
+		--include='src/upbitws/protocol/*,src/upbitws/models/*'
 
 # promtool and the prometheus server (Debian package `prometheus`): deploy/ rule tests and the
 # real-Prometheus integration test need them. Installed when missing (as root), never skipped.
@@ -59,6 +69,28 @@ docs: $(STAMP)
 	$(PY) scripts/gen_cli_docs.py --check
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
+# The pytest suite on each supported Python, each in its own venv (.venv-3.12, ...), built from
+# the pyenv interpreters of this machine image. `make test` is the full gate on 3.11.
+PYENV_ROOT ?= $(HOME)/.pyenv
+MATRIX     ?= 3.11 3.12 3.13
+
+test-matrix: $(addprefix test-py,$(MATRIX))
+
+test-py%:
+	@py=$$(ls -d $(PYENV_ROOT)/versions/$*.*/bin/python 2>/dev/null | sort -V | tail -n 1); \
+	if [ -z "$$py" ]; then \
+		echo "test-matrix: Python $* is missing under $(PYENV_ROOT)/versions; run: pyenv install $*"; \
+		exit 1; \
+	fi; \
+	if [ ! -f .venv-$*/.installed-test ] || [ pyproject.toml -nt .venv-$*/.installed-test ]; then \
+		"$$py" -m venv .venv-$* && \
+		.venv-$*/bin/python -m pip install -q --upgrade pip && \
+		.venv-$*/bin/python -m pip install -q -e '.[test]' && \
+		touch .venv-$*/.installed-test || exit 1; \
+	fi; \
+	echo "== pytest on $$(.venv-$*/bin/python --version)"; \
+	.venv-$*/bin/pytest -q -p no:cov
+
 demo: $(DEMO_STAMP)
 	PYTHONPATH=src $(PY) -m upbitws demo --duration 8
 
@@ -80,4 +112,4 @@ fuzz: $(STAMP)
 		--hypothesis-show-statistics tests/client/test_frame_fuzz.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache site
+	rm -rf $(VENV) .venv-3.* .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* site

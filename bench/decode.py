@@ -1,4 +1,4 @@
-"""Decode throughput: upbitws against the ways other clients read Upbit frames (issue 2).
+"""Decode throughput: upbitws against the ways other clients read Upbit frames.
 
 Corpus: realistic frames from ``tests/data`` as they come off the wire (compact JSON, the
 number spellings of protocol §4.1): 30-unit orderbooks, tickers, trades, candles, myOrder,
@@ -18,7 +18,7 @@ row is timed for a bounded time per contender, 5 repeats, median, in process CPU
 other processes on a shared machine do not skew it). The garbage collector stays on (dict
 results pay for it in real use too).
 
-Goals (issue 2): float mode >= msgspec-to-dict; exact mode >= 3x json.loads(parse_float=Decimal).
+Goals: float mode >= msgspec-to-dict; exact mode >= 3x json.loads(parse_float=Decimal).
 
     python bench/decode.py [SECONDS_PER_CONTENDER]
 """
@@ -240,7 +240,7 @@ def render(report: dict[str, Any]) -> str:
         "number spellings (`1.16539E8`, `0.00077720`, `7.9276E-4`). Process CPU time, "
         "GC on.",
         "",
-        "## Goals (issue 2)",
+        "## Goals",
         "",
     ]
     for goal in report["goals"]:

@@ -18,7 +18,10 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"

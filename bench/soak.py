@@ -1,4 +1,4 @@
-"""Soak: the chaos run of ``tests/client/test_backfill.py`` for longer (issue 6).
+"""Soak: the chaos run of ``tests/client/test_backfill.py`` for longer (trade backfill).
 
 Busy simulated markets, trades subscribed, a fault every few seconds (abrupt drops,
 half-open sockets, accept-then-close, HTTP 429 with Retry-After, server close 1011, data
@@ -30,13 +30,15 @@ import sys
 import time
 from array import array
 from collections import Counter
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import upbitws
 from upbitws import BackoffPolicy, GapUnrecoverable, Trade
 from upbitws.models.recovered import RecoveredTrade
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 __all__ = ["main"]
 
@@ -284,7 +286,7 @@ def render(result: dict[str, Any]) -> str:
     t, g = result["trades"], result["gaps"]
     faults = ", ".join(f"{k} {v}" for k, v in sorted(result["faults_applied"].items()))
     lines = [
-        "# Soak: trade backfill and dedupe under faults (issue 6)",
+        "# Soak: trade backfill and dedupe under faults",
         "",
         f"{result['date']}, Python {result['python']} on {result['machine']}; "
         f"{result['seconds']:.0f} s, {len(result['markets'])} markets at trade-rate "

@@ -1,4 +1,4 @@
-"""The architecture's arrows (design §3), enforced: an arrow only written down gets broken."""
+"""The architecture's arrows (architecture §1), enforced: an arrow only written down gets broken."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import upbitws
 PACKAGE = Path(upbitws.__file__).parent
 
 FORBIDDEN = {
-    # sans-I/O core: no event loop, no sockets, no ambient clock or randomness (design §4.1)
+    # sans-I/O core: no event loop, no sockets, no ambient clock or randomness (architecture §2.1)
     "protocol": {
         "asyncio",
         "aiohttp",

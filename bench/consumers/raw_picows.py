@@ -1,4 +1,4 @@
-"""The fastest raw loop measured here (design §2): a bare picows listener counting frames.
+"""The fastest raw loop measured here (architecture §4): a bare picows listener counting frames.
 
 Nothing touches the payload in saturation mode; in latency mode the trade's
 ``sequential_id`` is cut out of the bytes without parsing the JSON.

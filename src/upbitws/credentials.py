@@ -2,7 +2,7 @@
 
 ``Credentials.headers()`` mints a fresh token (new uuid4 nonce) on every call; the stream calls
 it once per connection attempt, so no token or nonce is ever reused across reconnects
-(the ccxt bug, design §5).
+(the ccxt bug, architecture §3).
 """
 
 from __future__ import annotations

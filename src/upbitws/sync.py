@@ -18,15 +18,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from upbitws.client.stats import StatsSnapshot
 from upbitws.client.stream import Stream, Subscriptions
 from upbitws.client.stream import connect as async_connect
 from upbitws.exceptions import StreamClosedError
-from upbitws.protocol.subscriptions import Subscription
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+    from types import TracebackType
+
+    from upbitws.client.stats import StatsSnapshot
+    from upbitws.protocol.subscriptions import Subscription
 
 __all__ = ["SyncStream", "connect"]
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import upbitws
-from simfactory import SimFactory, simulators
+from simfactory import SimFactory as SimFactory  # re-exported for the tests of this folder
+from simfactory import simulators
 from upbitws import BackoffPolicy
-from upbitws.simulator import Simulator
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 #: Short keepalive and backoff so every fault plays out in about a second.
 FAST: dict[str, Any] = {

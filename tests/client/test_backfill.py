@@ -1,4 +1,4 @@
-"""Nothing lost (issue 6): trade backfill and dedupe across faults, against the simulator.
+"""Nothing lost: trade backfill and dedupe across faults, against the simulator.
 
 The chaos test runs busy markets through a schedule of faults (abrupt drops, half-open
 sockets, accept-then-close, HTTP 429 with Retry-After, a consumer stall that overflows a

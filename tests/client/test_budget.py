@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 
 import upbitws
 from upbitws.client.budget import ConnectBudget, LocalConnectBudget, default_budget
 from upbitws.exceptions import ConfigurationError
-from upbitws.simulator import Simulator
 
 from .conftest import FAST, until
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 
 def test_slots_on_a_fake_clock_are_exact_and_first_come_first_served() -> None:

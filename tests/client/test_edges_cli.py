@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 import typer
@@ -17,8 +18,10 @@ from upbitws.cli._app import build_app
 from upbitws.simulator import Simulator
 from upbitws.simulator.config import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 
-from .conftest import SimFactory
 from .hostile import free_port, http_server
+
+if TYPE_CHECKING:
+    from .conftest import SimFactory
 
 UPBITWS = [sys.executable, "-m", "upbitws"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("UPBIT_OPEN_API")}

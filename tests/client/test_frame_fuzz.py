@@ -285,7 +285,7 @@ def _path() -> tuple[Connection, MessageBuffer, StreamCounters, SubscriptionSet]
         "public",
         "ws://127.0.0.1:9/websocket/v1",
         options=options,
-        session=cast(Any, None),  # never used: no connection is opened
+        session=cast("Any", None),  # never used: no connection is opened
         desired=lambda: desired,
         buffer=buffer,
         counters=counters,

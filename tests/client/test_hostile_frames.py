@@ -19,9 +19,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
+from typing import TYPE_CHECKING, Any
 
 import upbitws
 from upbitws import (
@@ -36,6 +34,9 @@ from upbitws.models import AskBid, MarketState, StreamType
 
 from .conftest import eventually
 from .scripted import hostile_server, tick_row
+
+if TYPE_CHECKING:
+    import pytest
 
 DATA = Path(__file__).parent.parent / "data"
 CODE = "KRW-BTC"

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import upbitws
-from simfactory import SimFactory
 from upbitws.client.markets import parse_markets
 from upbitws.protocol.markets import check_subscriptions
+
+if TYPE_CHECKING:
+    from simfactory import SimFactory
 
 
 async def test_markets_returns_names_flags_and_filters_by_quote(make_sim: SimFactory) -> None:

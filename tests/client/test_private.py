@@ -1,4 +1,4 @@
-"""Private streams end to end (issue 5): JWT per connection, myOrder / myAsset through their
+"""Private streams end to end: JWT per connection, myOrder / myAsset through their
 states, one stream over both endpoints, errors that help, and no secret anywhere."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 import logging
 import secrets
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,10 +22,12 @@ from upbitws import (
     Ticker,
 )
 from upbitws.models import OrderState
-from upbitws.simulator import Simulator
 from upbitws.simulator.catalog import floor_to
 
 from .conftest import FAST, SimFactory, until
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 ACCESS = "AK" + secrets.token_hex(19)  # 40 characters, like Upbit's keys
 SECRET = "SK" + secrets.token_hex(19)

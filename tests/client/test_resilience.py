@@ -1,4 +1,4 @@
-"""The client never stalls silently (issue 4): one test per fault, against the real simulator."""
+"""The client never stalls silently: one test per fault, against the real simulator."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import gc
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -25,9 +25,11 @@ from upbitws import (
     Ticker,
     Trade,
 )
-from upbitws.simulator import Simulator
 
 from .conftest import FAST, SimFactory, eventually, until
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 SUBS = [
     upbitws.ticker("KRW-BTC", "KRW-ETH"),

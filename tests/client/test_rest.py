@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -16,6 +15,9 @@ from upbitws.models import StreamType, Trade
 from upbitws.models.recovered import RecoveredTrade
 from upbitws.protocol.backfill import PageRequest
 from upbitws.simulator import Simulator
+
+if TYPE_CHECKING:
+    from types import SimpleNamespace
 
 
 @pytest.mark.parametrize(

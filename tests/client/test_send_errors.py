@@ -3,13 +3,17 @@ reconnects instead of ending."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import aiohttp
-import pytest
 
 import upbitws
 from upbitws import ConnectionLostError, Disconnected, Reconnected
 
 from .conftest import FAST, SimFactory, until
+
+if TYPE_CHECKING:
+    import pytest
 
 
 async def test_a_ping_to_a_closing_transport_reconnects(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from upbitws import decode
 from upbitws.client.state import MarketState
-from upbitws.models import Candle, Orderbook, Ticker, Trade
+
+if TYPE_CHECKING:
+    from upbitws.models import Candle, Orderbook, Ticker, Trade
 
 DATA = Path(__file__).parent.parent / "data"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -13,7 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from simfactory import SimFactory, simulators
 from upbitws import BackoffPolicy
-from upbitws.simulator import Simulator
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 #: Short keepalive and backoff so every fault plays out in about a second.
 FAST: dict[str, Any] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,9 +13,11 @@ from prometheus_client.parser import text_string_to_metric_families
 import upbitws
 from upbitws.metrics import ALERT_NAMES, AlertRules, serve
 from upbitws.metrics.collector import METRIC_NAMES
-from upbitws.simulator import Simulator
 
 from .conftest import FAST, eventually
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 DASHBOARD = DEPLOY / "grafana" / "upbitws.json"

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import upbitws
 from upbitws import AlertRaised, AlertResolved, Trade
 from upbitws.metrics import AlertRules, serve
-from upbitws.simulator import Simulator
 
 from .conftest import FAST, eventually, healthz, scrape, value
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 SUBS = [upbitws.ticker("KRW-BTC", "KRW-ETH"), upbitws.trade("KRW-BTC")]
 #: Only the connection alerts, so a busy test machine's CPU cannot add transitions.
@@ -181,7 +183,8 @@ async def test_healthz_503_when_a_type_is_silent_past_data_timeout(sim: Simulato
     ):
         await eventually(lambda: s.stats().received.get("trade", 0) >= 1)
         sim.apply_fault("silence")
-        status, body = 200, {}
+        status: int = 200
+        body: dict[str, Any] = {}
 
         async def unhealthy() -> bool:
             nonlocal status, body
@@ -232,6 +235,8 @@ async def test_silence_raises_no_data_and_it_resolves_when_data_returns(sim: Sim
         ("AlertResolved", "no_data"),
     ]
     raised, resolved = alerts
+    assert isinstance(raised, AlertRaised)
+    assert isinstance(resolved, AlertResolved)
     assert raised.severity == "critical"
     assert raised.summary.startswith("no ")
     assert raised.value is not None

@@ -13,15 +13,17 @@ import shutil
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 import upbitws
 from upbitws.metrics import AlertRules, serve
-from upbitws.simulator import Simulator
 
 from .conftest import FAST, eventually
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 INSTALL = "apt-get update && apt-get install -y prometheus (or: make prometheus-tools)"

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
@@ -15,9 +15,11 @@ import upbitws
 from upbitws import AlertRaised, AlertResolved, Trade
 from upbitws.metrics import AlertRules, WebhookSink, monitor, redact_url
 from upbitws.metrics.webhook import alert_payload, check_webhook_url
-from upbitws.simulator import Simulator
 
 from .conftest import FAST, eventually
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 SUBS = [upbitws.ticker("KRW-BTC"), upbitws.trade("KRW-BTC")]
 ONLY_NO_DATA = AlertRules().with_settings(

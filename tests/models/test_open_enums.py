@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
@@ -25,6 +24,9 @@ from upbitws.models import (
     TimeInForce,
 )
 from upbitws.models.enums import OpenStrEnum
+
+if TYPE_CHECKING:
+    from enum import StrEnum
 
 DATA = Path(__file__).parent.parent / "data"
 ENUMS = [

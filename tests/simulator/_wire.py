@@ -106,8 +106,12 @@ def items(frames: list[Any]) -> list[dict[str, Any]]:
 
 def kind(frame: dict[str, Any]) -> tuple[str, str]:
     """(type, code) of a DEFAULT or SIMPLE data frame."""
-    return frame.get("type", frame.get("ty")), frame.get("code", frame.get("cd"))
+    type_, code = frame.get("type", frame.get("ty")), frame.get("code", frame.get("cd"))
+    assert isinstance(type_, str), f"no type in {frame}"
+    assert isinstance(code, str), f"no code in {frame}"
+    return type_, code
 
 
-def stream_type(frame: dict[str, Any]) -> str:
-    return frame.get("stream_type", frame.get("st"))
+def stream_type(frame: dict[str, Any]) -> str | None:
+    st: str | None = frame.get("stream_type", frame.get("st"))
+    return st

@@ -1,5 +1,5 @@
 """The simulated account: orders through the control route, myOrder and myAsset frames
-through their states, fills as public trades (issue 3 §4; protocol §4.6, §4.7)."""
+through their states, fills as public trades (protocol §4.6, §4.7)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import json
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
 from upbitws.protocol.codec import decode
@@ -18,7 +17,11 @@ from upbitws.simulator import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, OrderError
 from upbitws.simulator.catalog import floor_to
 
 from ._wire import collect, recv_json, req, token
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from .conftest import SimFactory
 
 MYORDER_KEYS = set(
     json.loads(

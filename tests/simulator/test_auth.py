@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from typing import TYPE_CHECKING
 
 import aiohttp
 import jwt
@@ -13,7 +14,9 @@ import pytest
 from upbitws.simulator import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, Simulator
 
 from ._wire import collect, expect_error, recv_json, req, token
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    from .conftest import SimFactory
 
 MY = [{"type": "myOrder"}, {"type": "myAsset"}]
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import time
+from typing import Any, cast
 
 import aiohttp
 import pytest
 
+from upbitws.models import Orderbook, Ticker, Trade
 from upbitws.protocol.codec import decode
 from upbitws.simulator.bench import BenchServer
 
 REQUEST = '[{"ticket":"bench"},{"type":"trade","codes":["KRW-BTC"]}%s]'
+
+
+def feed(frame: bytes) -> list[Ticker[Any] | Trade[Any] | Orderbook[Any]]:
+    """The messages of one bench frame: the feed sends only trades, tickers and orderbooks."""
+    messages = decode(frame)
+    assert all(isinstance(m, Ticker | Trade | Orderbook) for m in messages), messages
+    return cast("list[Ticker[Any] | Trade[Any] | Orderbook[Any]]", messages)
 
 
 async def run(
@@ -37,14 +46,14 @@ async def test_trade_feed_stamps_send_time(http: aiohttp.ClientSession) -> None:
     now_us = time.time_ns() // 1000
     ids = set()
     for raw in frames[::97]:
-        [trade] = decode(raw)
-        assert trade.type == "trade"
+        [trade] = feed(raw)
+        assert isinstance(trade, Trade)
         send_us = trade.sequential_id // 100
         assert 0 <= now_us - send_us < 10_000_000
         assert abs(trade.timestamp - send_us // 1000) <= 1
         ids.add(trade.sequential_id)
     assert len(ids) == len(frames[::97])
-    stream_types = [decode(f)[0].stream_type for f in (frames[0], frames[1], frames[-1])]
+    stream_types = [feed(f)[0].stream_type for f in (frames[0], frames[1], frames[-1])]
     assert stream_types == ["SNAPSHOT", "REALTIME", "REALTIME"]
     assert report.bytes > sum(map(len, frames))  # payloads and frame headers
 
@@ -57,16 +66,16 @@ async def test_fixed_rate(http: aiohttp.ClientSession) -> None:
     assert len(frames) == 400
     assert 0.15 <= elapsed <= 1.0
     assert 1000 <= bench.reports[0].rate <= 3000
-    assert decode(frames[0])[0].type == "ticker"
+    assert feed(frames[0])[0].type == "ticker"
 
 
 @pytest.mark.parametrize("fmt", ["DEFAULT", "SIMPLE"])
 async def test_mix_feed(http: aiohttp.ClientSession, fmt: str) -> None:
     async with BenchServer(feed="mix", format=fmt, count=8) as bench:
         frames = await run(bench, http)
-    assert [decode(f)[0].type for f in frames] == ["trade", "ticker", "orderbook", "trade"] * 2
+    assert [feed(f)[0].type for f in frames] == ["trade", "ticker", "orderbook", "trade"] * 2
     assert (b'"ty":' in frames[0]) == (fmt == "SIMPLE")
-    kinds = [(m.type, m.stream_type) for f in frames for m in decode(f)]
+    kinds = [(m.type, m.stream_type) for f in frames for m in feed(f)]
     assert kinds[:5] == [
         ("trade", "SNAPSHOT"),
         ("ticker", "SNAPSHOT"),
@@ -85,7 +94,7 @@ async def test_follows_the_requested_format(http: aiohttp.ClientSession, fmt: st
     assert len(frames) == 300
     assert frames[0].startswith(b"[" if fmt.endswith("LIST") else b"{")
     assert (b'"ty":' in frames[0]) == fmt.startswith("SIMPLE")
-    assert [len(decode(f)) for f in frames[:4]] == [1, 1, 1, 1]
+    assert [len(feed(f)) for f in frames[:4]] == [1, 1, 1, 1]
     assert bench.reports[0].format == fmt
     assert fmt in bench.reports[0].describe()
 
@@ -102,18 +111,19 @@ async def test_saturation_batches(http: aiohttp.ClientSession) -> None:
     async with BenchServer(feed="orderbook", count=20_000) as bench:
         frames = await run(bench, http)
     assert len(frames) == 20_000
-    assert [decode(f)[0].type for f in frames[::1000]] == ["orderbook"] * 20
+    assert [feed(f)[0].type for f in frames[::1000]] == ["orderbook"] * 20
     assert bench.reports[0].rate > 20_000
 
 
 async def test_compressed_connection_sends_frame_by_frame(http: aiohttp.ClientSession) -> None:
     async with BenchServer(feed="mix", count=50, compression=True) as bench:
         frames = await run(bench, http, compress=15)
-    kinds = [(m.type, m.stream_type) for f in frames for m in decode(f)]
+    kinds = [(m.type, m.stream_type) for f in frames for m in feed(f)]
     assert len(kinds) == 50
     assert kinds[0] == ("trade", "SNAPSHOT")
     assert kinds[3] == ("trade", "REALTIME")
-    trade = decode(frames[-2])[0]
+    trade = feed(frames[-2])[0]
+    assert isinstance(trade, Trade)
     assert abs(time.time_ns() // 1000 - trade.sequential_id // 100) < 10_000_000
 
 

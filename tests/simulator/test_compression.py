@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import aiohttp
 import pytest
 
 from upbitws.protocol.codec import decode
 
 from ._wire import recv, req
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    from .conftest import SimFactory
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
-from upbitws.simulator import Simulator
-
 from ._wire import collect, expect_error, kind, recv_json, req
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from upbitws.simulator import Simulator
 
 DATA = Path(__file__).parent.parent / "data"
 T = {"ticket": "t"}

@@ -1,18 +1,20 @@
-"""Fault knobs, through the control route and in process (issue 3 §5; faults.py)."""
+"""Fault knobs, through the control route and in process (simulator/faults.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
-from upbitws.simulator import Simulator
-
 from ._wire import collect, expect_abort, expect_close, recv, recv_json, req
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
+
+    from .conftest import SimFactory
 
 SUB = {"type": "trade", "codes": ["KRW-BTC", "KRW-ETH", "KRW-XRP"]}
 
@@ -27,7 +29,7 @@ async def fault(http: aiohttp.ClientSession, sim: Simulator, **body: Any) -> dic
 async def streaming(
     http: aiohttp.ClientSession, sim: Simulator, **kw: Any
 ) -> aiohttp.ClientWebSocketResponse:
-    ws = await http.ws_connect(sim.ws_url, **kw)
+    ws: aiohttp.ClientWebSocketResponse = await http.ws_connect(sim.ws_url, **kw)
     await ws.send_str(req(SUB))
     await recv_json(ws)
     return ws
@@ -188,7 +190,13 @@ async def test_next_connections_only(fsim: Simulator, http: aiohttp.ClientSessio
 
 
 async def test_bad_fault_is_400(fsim: Simulator, http: aiohttp.ClientSession) -> None:
-    for body in ({"kind": "explode"}, {"kind": "close", "code": 99}, {"kind": "drop", "x": 1}, []):
+    bodies: list[object] = [
+        {"kind": "explode"},
+        {"kind": "close", "code": 99},
+        {"kind": "drop", "x": 1},
+        [],
+    ]
+    for body in bodies:
         async with http.post(f"{fsim.url}/_sim/faults", json=body) as r:
             assert r.status == 400
             assert (await r.json())["error"]["name"] == "invalid_fault"

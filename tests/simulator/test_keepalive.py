@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from ._wire import expect_abort, recv, req
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    from .conftest import SimFactory
 
 
 async def test_pong_for_every_ping_and_no_server_ping(

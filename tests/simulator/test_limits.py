@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
@@ -11,7 +12,9 @@ import pytest
 from upbitws.simulator import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, Simulator
 
 from ._wire import collect, expect_error, recv_json, req, token
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    from .conftest import SimFactory
 
 SUB = {"type": "ticker", "codes": ["KRW-BTC"]}
 

@@ -1,20 +1,23 @@
 """The seeded market: unique sequential_id, the tick grid, busy and quiet markets, tickers,
-candles at most once a second, and determinism (§4.2–§4.5, §11, issue 3 §3)."""
+candles at most once a second, and determinism (§4.2–§4.5, §11, §12.7, §12.8)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
-from upbitws.simulator import Simulator
 from upbitws.simulator.catalog import floor_to, tick_size
 
 from ._wire import collect, kind, req, stream_type
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from upbitws.simulator import Simulator
+
+    from .conftest import SimFactory
 
 
 def dec(value: Any) -> Decimal:

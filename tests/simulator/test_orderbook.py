@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
-from upbitws.simulator import Simulator
-
 from ._wire import collect, kind, recv_json, req
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from upbitws.simulator import Simulator
 
 
 def units(frame: dict[str, Any]) -> list[dict[str, Any]]:

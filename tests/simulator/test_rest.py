@@ -6,14 +6,16 @@ import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
-from upbitws.simulator import Simulator
-
 from ._wire import collect, req
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from upbitws.simulator import Simulator
 
 DATA = Path(__file__).parent.parent / "data"
 

@@ -10,10 +10,12 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 
-from upbitws.simulator import Simulator
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
 
 EXAMPLE = Path(__file__).with_name("upbit_docs_example.py")
 LAUNCH = (

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
 from upbitws.protocol.codec import decode
-from upbitws.simulator import Simulator
 
 from ._wire import collect, items, kind, recv, recv_json, req, stream_type
-from .conftest import SimFactory
+
+if TYPE_CHECKING:
+    from upbitws.simulator import Simulator
+
+    from .conftest import SimFactory
 
 TRADES = {"type": "trade", "codes": ["KRW-BTC", "KRW-ETH"]}
 
@@ -23,7 +26,7 @@ async def test_snapshot_then_realtime(sim: Simulator, http: aiohttp.ClientSessio
     async with http.ws_connect(sim.ws_url) as ws:
         await ws.send_str(req(TRADES, {"type": "ticker", "codes": ["KRW-BTC", "KRW-XRP"]}))
         frames = await collect(ws, 0.3)
-    by_key: dict[tuple[str, str], list[str]] = {}
+    by_key: dict[tuple[str, str], list[str | None]] = {}
     for f in frames:
         by_key.setdefault(kind(f), []).append(stream_type(f))
     assert set(by_key) == {

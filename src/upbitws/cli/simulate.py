@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from upbitws.protocol.formats import Format
 from upbitws.simulator import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, Simulator
 from upbitws.simulator.bench import BenchConfig, BenchReport, BenchServer
 
@@ -38,13 +39,6 @@ class BenchFeed(StrEnum):
     ticker = "ticker"
     orderbook = "orderbook"
     mix = "mix"
-
-
-class BenchFormat(StrEnum):
-    default = "DEFAULT"
-    simple = "SIMPLE"
-    json_list = "JSON_LIST"
-    simple_list = "SIMPLE_LIST"
 
 
 def simulate(
@@ -92,8 +86,8 @@ def simulate(
     ] = 0.0,
     bench_count: Annotated[int, typer.Option(help="Benchmark frames per connection")] = 100_000,
     bench_format: Annotated[
-        BenchFormat, typer.Option(help="Benchmark format when the subscribe request names none")
-    ] = BenchFormat.default,
+        Format, typer.Option(help="Benchmark format when the subscribe request names none")
+    ] = Format.DEFAULT,
 ) -> None:
     """Run a local Upbit (WebSocket + REST on one port) until SIGINT/SIGTERM."""
     if bench_feed is not None:

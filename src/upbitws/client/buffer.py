@@ -1,4 +1,4 @@
-"""The bounded buffer between the socket readers and the consumer (issue 4 §5).
+"""The bounded buffer between the socket readers and the consumer (never block the reader).
 
 The reader never waits for the consumer: ``put`` never blocks. Policies per type:
 
@@ -124,7 +124,7 @@ class MessageBuffer:
         return self._queued
 
     def put_unbounded(self, message: Any) -> None:
-        """Queue a message past the bound: for trade backfill (issue 6), whose recovered and
+        """Queue a message past the bound: for trade backfill, whose recovered and
         held trades are already in memory and bounded by their own limits."""
         self._queued += 1
         self._items.append(message)

@@ -8,7 +8,7 @@ protocol §7). Around them the reconnect loop: every upgrade waits for the proce
 connect budget (5/s per host / account, client/budget.py), capped full-jitter backoff reset
 only by a productive or stable connection, Retry-After honoured (jittered, capped), fatal
 errors never retried, and the whole subscription set re-sent as one request on every
-(re)connect (design §4.2).
+(re)connect (architecture §2.2).
 
 Never silent: the first failure of a run and backoffs at the cap are logged at WARNING with
 the URL and the cause. A connection liveness declares dead is aborted at once (no close
@@ -24,7 +24,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 
@@ -55,25 +55,25 @@ from upbitws.exceptions import (
     UpbitWSError,
 )
 from upbitws.models import ErrorFrame, StatusFrame, StreamType, SubscriptionList
-from upbitws.protocol.backoff import Backoff
 from upbitws.protocol.codec import Decoder
 from upbitws.protocol.endpoints import budget_key as host_key
 from upbitws.protocol.errors import error_from_close, error_from_frame
 from upbitws.protocol.liveness import Dead, Liveness, LivenessPolicy, Probe, SendPing, Stalled
-from upbitws.protocol.ratelimit import SlidingWindowLimiter
-from upbitws.protocol.subscriptions import (
-    SubscriptionSet,
-    render_list_subscriptions,
-    render_request,
-)
+from upbitws.protocol.ratelimit import MESSAGE_WINDOWS, SlidingWindowLimiter
+from upbitws.protocol.requests import render_list_subscriptions, render_request
+
+if TYPE_CHECKING:
+    from upbitws.client.buffer import MessageBuffer
+    from upbitws.client.options import StreamOptions
+    from upbitws.client.stats import StreamCounters
+    from upbitws.protocol.backoff import Backoff
+    from upbitws.protocol.subscriptions import SubscriptionSet
 
 __all__ = ["Connection"]
 
 log = logging.getLogger("upbitws.connection")
 
 _DATA: Final = (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT)
-#: websocket-message limit per connection (protocol §7).
-MESSAGE_WINDOWS: Final = ((5, 1.0), (100, 60.0))
 #: Minimum seconds between two latency samples (see ``_handle_frame``).
 LATENCY_SAMPLE_EVERY: Final = 0.0005
 #: Outbox marker: send the desired set as it is when the marker's turn comes.

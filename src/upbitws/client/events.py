@@ -1,4 +1,4 @@
-"""Lifecycle events, delivered in order with the data (design §4 naming: past-tense nouns).
+"""Lifecycle events, delivered in order with the data (architecture §2.11: past-tense nouns).
 
 A consumer sees them through callbacks registered with ``Stream.on_event`` (called from the
 consumer's own iteration, so in order with the messages around them) or, with
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-from upbitws.exceptions import UpbitWSError
+if TYPE_CHECKING:
+    from upbitws.exceptions import UpbitWSError
 
 __all__ = [
     "AlertRaised",

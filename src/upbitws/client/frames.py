@@ -14,16 +14,19 @@ Two helpers of ``Connection._handle_frame`` (docs/hostile-input.md):
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from upbitws.client.recovery import TradeRecovery
-from upbitws.client.stats import StreamCounters
 from upbitws.protocol.malformed import SkipReporter
 from upbitws.protocol.peek import PeekedKey, peek
-from upbitws.protocol.subscriptions import SubscriptionSet
+
+if TYPE_CHECKING:
+    import logging
+
+    from upbitws.client.recovery import TradeRecovery
+    from upbitws.client.stats import StreamCounters
+    from upbitws.protocol.subscriptions import SubscriptionSet
 
 __all__ = ["UNKNOWN", "FrameFilter", "Route", "SkippedFrames"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 import msgspec
@@ -27,7 +27,9 @@ from upbitws.client.options import public_url
 from upbitws.client.rest import rest_base_url
 from upbitws.exceptions import SubscriptionError, UpbitWSError
 from upbitws.protocol.markets import MarketInfo, check_subscriptions, codes_of, level_codes
-from upbitws.protocol.subscriptions import Subscription
+
+if TYPE_CHECKING:
+    from upbitws.protocol.subscriptions import Subscription
 
 __all__ = [
     "MarketCheck",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-from upbitws.client.budget import ConnectBudget
 from upbitws.exceptions import ConfigurationError
 from upbitws.protocol.backoff import BackoffPolicy
 from upbitws.protocol.endpoints import check_url, derive_endpoints
+
+if TYPE_CHECKING:
+    from upbitws.client.budget import ConnectBudget
 
 __all__ = ["REGIONS", "StreamOptions", "public_url"]
 
@@ -86,7 +88,7 @@ class StreamOptions:
     #: Connect limiter shared by streams (5 upgrades/s per host / account, protocol §7);
     #: default: one per process (``upbitws.client.budget.default_budget()``).
     connect_budget: ConnectBudget | None = None
-    #: Fill trade gaps (after a reconnect or a queue overflow) from REST (client/recovery.py).
+    #: Fill trade gaps (after a reconnect or a queue overflow) from REST (trade backfill).
     backfill: bool = True
     #: Quotation REST origin for backfill; default: derived from ``url`` (wss→https).
     rest_url: str | None = None

@@ -1,4 +1,4 @@
-"""Nothing lost: trade de-duplication, gaps and their REST backfill (issue 6).
+"""Nothing lost: trade de-duplication, gaps and their REST backfill.
 
 Every trade the public connection decodes passes :meth:`TradeRecovery.on_trade` (the
 reader's hot path) on its way to the consumer's buffer:
@@ -45,13 +45,9 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import aiohttp
-
-from upbitws.client.buffer import MessageBuffer
 from upbitws.client.events import GapDetected, GapFilled, GapUnrecoverable
-from upbitws.client.options import StreamOptions
 from upbitws.client.rest import RestClient, rest_base_url
 from upbitws.client.state import MarketState
 from upbitws.client.stats import StreamCounters
@@ -59,6 +55,14 @@ from upbitws.exceptions import ConfigurationError, UpbitWSError
 from upbitws.models import RecoveredTrade, Trade
 from upbitws.protocol.backfill import BackfillPlanner, TradeMark, merge_recovered
 from upbitws.protocol.dedupe import TradeDeduper
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from upbitws.client.buffer import MessageBuffer
+    from upbitws.client.options import StreamOptions
+    from upbitws.client.state import MarketState
+    from upbitws.client.stats import StreamCounters
 
 __all__ = ["TradeRecovery"]
 

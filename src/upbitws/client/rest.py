@@ -1,4 +1,4 @@
-"""A small REST client for Upbit's quotation endpoints, for trade backfill (issue 6).
+"""A small REST client for Upbit's quotation endpoints, for trade backfill.
 
 * **Where.** The REST host follows the WebSocket URL (:func:`rest_base_url`):
   ``wss://api.upbit.com/websocket/v1`` → ``https://api.upbit.com``; a region host or the
@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final, Generic
+from typing import TYPE_CHECKING, Any, Final, Generic
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -35,13 +35,15 @@ from upbitws.exceptions import UpbitWSError
 from upbitws.models import AskBid, Change, StreamType
 from upbitws.models._base import N
 from upbitws.models.recovered import RecoveredTrade
-from upbitws.protocol.backfill import PageRequest
 from upbitws.protocol.errors import (
     DEFAULT_RETRY_AFTER_418,
     DEFAULT_RETRY_AFTER_429,
     parse_retry_after,
 )
 from upbitws.protocol.ratelimit import SlidingWindowLimiter
+
+if TYPE_CHECKING:
+    from upbitws.protocol.backfill import PageRequest
 
 __all__ = ["QUOTATION_WINDOWS", "RestClient", "RestStats", "rest_base_url"]
 

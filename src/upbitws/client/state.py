@@ -1,5 +1,5 @@
 """Live market state of a stream: the latest ticker, orderbook and candle, the recent tape
-(issue 6 §4), readable at any time as ``stream.state``.
+(the delivered trades), readable at any time as ``stream.state``.
 
 Where it is updated: **at the reader**, as each frame is decoded, not at the consumer.
 The consumer may lag (its buffer conflates ticker / orderbook / candle to the latest per
@@ -7,7 +7,7 @@ code and may hold thousands of trades); state updated there would be as stale as
 consumer. At the reader it is always current, whatever the consumer does, and it costs one
 dict lookup and one dict store per message. Trades are the exception: :meth:`trades` is the
 *delivered tape* (live trades, and recovered trades in their place after a gap, without
-duplicates), so it is updated where trades enter the consumer's order (issue 6 backfill).
+duplicates), so it is updated where trades enter the consumer's order (after backfill).
 
 Rules per type:
 

@@ -1,7 +1,7 @@
-"""Statistics of a stream (issue 4 §6; reference design item 7): counters the connections
-update in place, and an immutable :class:`StatsSnapshot` for the user.
+"""Statistics of a stream (connect time, uptime, messages, reconnections, latency): counters
+the connections update in place, and an immutable :class:`StatsSnapshot` for the user.
 
-Times shown to people are in KST (UTC+9, no DST), as the reference design asks.
+Times shown to people are in KST (UTC+9, no DST), Upbit's home time zone.
 """
 
 from __future__ import annotations

@@ -21,8 +21,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import aiohttp
 
@@ -56,10 +55,15 @@ from upbitws.exceptions import (
     UpbitWSError,
 )
 from upbitws.models import SubscriptionList
-from upbitws.protocol.backfill import TradeMark
 from upbitws.protocol.backoff import Backoff
 from upbitws.protocol.endpoints import budget_key
 from upbitws.protocol.subscriptions import Format, Subscription, SubscriptionSet
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from upbitws.models import SubscriptionList
+    from upbitws.protocol.backfill import TradeMark
 
 __all__ = ["Stream", "connect"]
 

@@ -1,4 +1,4 @@
-"""The aiohttp boundary (design §4.6): open a WebSocket and translate every aiohttp / OSError
+"""The aiohttp boundary (architecture §2.6): open a WebSocket and translate every aiohttp / OSError
 failure into the upbitws exception tree, once, here.
 
 No ``Origin`` header is ever sent: Upbit limits requests carrying one to 1 per 10 s (§7).
@@ -25,8 +25,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from types import SimpleNamespace
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -41,6 +40,9 @@ from upbitws.exceptions import (
 )
 from upbitws.protocol.endpoints import path_hint
 from upbitws.protocol.errors import error_from_http_status, redact
+
+if TYPE_CHECKING:
+    from types import SimpleNamespace
 
 __all__ = ["abort", "open_websocket", "trace_config"]
 

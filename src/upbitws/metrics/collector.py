@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -22,9 +22,11 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from upbitws.metrics.monitor import Monitor
 from upbitws.protocol.alerts import ALERT_NAMES
 from upbitws.protocol.subscriptions import is_private
+
+if TYPE_CHECKING:
+    from upbitws.metrics.monitor import Monitor
 
 __all__ = ["LATENCY_BUCKETS", "METRIC_NAMES", "StreamCollector"]
 

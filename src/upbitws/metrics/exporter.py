@@ -17,16 +17,19 @@ platform collectors (resident memory, CPU seconds, open fds) and its GC collecto
 from __future__ import annotations
 
 import json
-from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
 
-from upbitws.client.stream import Stream
 from upbitws.exceptions import ConfigurationError, MissingExtraError
 from upbitws.metrics.health import health
 from upbitws.metrics.monitor import Monitor, monitor
-from upbitws.protocol.alerts import AlertRules
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from upbitws.client.stream import Stream
+    from upbitws.protocol.alerts import AlertRules
 
 __all__ = ["Exporter", "serve"]
 

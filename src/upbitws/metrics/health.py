@@ -10,9 +10,10 @@ dead link turns the answer to 503 within ``pong_timeout`` plus the monitor's int
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from upbitws.metrics.monitor import Monitor
+if TYPE_CHECKING:
+    from upbitws.metrics.monitor import Monitor
 
 __all__ = ["health"]
 

@@ -19,14 +19,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from upbitws.client.events import AlertRaised, AlertResolved
-from upbitws.client.stream import Stream
 from upbitws.exceptions import ConfigurationError, StreamClosedError
 from upbitws.protocol.alerts import AlertChange, AlertEngine, AlertRules, Observation
 from upbitws.protocol.subscriptions import is_private
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from upbitws.client.stream import Stream
 
 __all__ = ["AlertSink", "Monitor", "monitor", "observe"]
 

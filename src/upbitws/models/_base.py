@@ -1,4 +1,4 @@
-"""The common base of every model (design §4.5): frozen msgspec Structs, DEFAULT wire names."""
+"""The common base of every model (architecture §2.5): frozen msgspec Structs, DEFAULT names."""
 
 from __future__ import annotations
 

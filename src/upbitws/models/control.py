@@ -37,8 +37,9 @@ class ErrorFrame(msgspec.Struct, frozen=True, gc=False):
         return "error"
 
 
-class SubscriptionEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """One entry of a LIST_SUBSCRIPTIONS result."""
+class SubscriptionEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
+    """One entry of a LIST_SUBSCRIPTIONS result; absent keys stay absent when encoded
+    (a myAsset entry has no ``codes``, only orderbook entries a ``level``, §4.10)."""
 
     __simple_keys__: ClassVar[dict[str, str]] = {"type": "ty", "codes": "cds", "level": "lv"}
 

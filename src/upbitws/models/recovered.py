@@ -1,4 +1,4 @@
-"""Trades recovered from REST to fill a gap (issue 6).
+"""Trades recovered from REST to fill a gap (trade backfill).
 
 A :class:`RecoveredTrade` is a :class:`~upbitws.models.Trade` (``isinstance`` holds, ``type``
 is ``"trade"``, it encodes as a trade frame), so code that handles trades needs no change;

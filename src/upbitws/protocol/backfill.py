@@ -1,4 +1,5 @@
-"""The trade backfill planner (issue 6): which REST pages to fetch, when a gap is closed.
+"""The trade backfill planner (nothing lost across a gap): which REST pages to fetch, when a
+gap is closed.
 
 Sans-I/O: the caller performs each :class:`PageRequest` against
 ``GET /v1/trades/ticks?market=&count=&cursor=&days_ago=`` and feeds the rows back with
@@ -33,10 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, Protocol, TypeVar
 
 from upbitws.exceptions import ConfigurationError
-from upbitws.protocol.dedupe import TradeDeduper
+
+if TYPE_CHECKING:
+    from upbitws.protocol.dedupe import TradeDeduper
 
 __all__ = [
     "DAY_MS",

@@ -1,4 +1,4 @@
-"""Reconnect backoff that cannot storm (design §4.3, protocol §7).
+"""Reconnect backoff that cannot storm (architecture §2.3, protocol §7).
 
 Capped exponential backoff with *full jitter*: the n-th consecutive failure waits
 ``rng() * min(maximum, initial * multiplier**n)`` seconds.
@@ -9,9 +9,9 @@ Two rules keep a misbehaving server from turning the client into a reconnect sto
   that delivered data for ``productive_after`` seconds, or stayed up for ``stable_after``
   seconds, never by a successful handshake. A server that accepts the upgrade and closes
   at once (or accepts and sends nothing) would otherwise reset the count on every cycle
-  and be hammered with near-zero delays (the reference Go manager resets ``retryCount``
-  inside ``Connect``, which also makes its retry limit limit nothing). A path that
-  flaps after minutes of good data, on the other hand, is retried fast once it heals.
+  and be hammered with near-zero delays (a client that resets its retry count inside its
+  connect call also makes its retry limit limit nothing). A path that flaps after minutes
+  of good data, on the other hand, is retried fast once it heals.
 * HTTP 429 / 418 (protocol §7) mean "wait at least this long": the caller passes the
   server's ``Retry-After`` (or the 418 block time) and the delay is never shorter. Jitter
   goes on top (``1 s + 10 %``) so that many streams refused together do not come back in
@@ -213,7 +213,7 @@ class Backoff:
 
         ``last_data`` is when its last data message arrived (None: it delivered none). Only
         a connection that delivered data for ``productive_after`` seconds, or lasted
-        ``stable_after`` seconds, resets it (design §4.3): a drop after good data is not a
+        ``stable_after`` seconds, resets it (architecture §2.3): a drop after good data is not a
         failure of the path, an accept-then-close or accept-then-silence server is.
         """
         started, self._connected_at = self._connected_at, None

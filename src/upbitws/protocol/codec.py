@@ -1,4 +1,4 @@
-"""Frames to typed models and back (protocol §2.4–§2.5, §4, §6; design §4.5).
+"""Frames to typed models and back (protocol §2.4–§2.5, §4, §6; architecture §2.5).
 
 One frame as received (binary or text; DEFAULT or SIMPLE keys; one object or a JSON_LIST /
 SIMPLE_LIST array) becomes a list of models in one msgspec pass. Numbers are exact by default:
@@ -39,6 +39,7 @@ from upbitws.models import (
     Ticker,
     Trade,
 )
+from upbitws.protocol.formats import FORMATS, LIST_FORMATS, SIMPLE_FORMATS
 
 __all__ = ["Decoder", "Numbers", "decode", "encode", "encode_list", "to_dict"]
 
@@ -100,6 +101,7 @@ def _twin(cls: type[msgspec.Struct], num: type) -> type[msgspec.Struct]:
         rename=keys,
         tag_field="ty" if config.tag_field else None,
         tag=config.tag if config.tag_field else None,
+        omit_defaults=config.omit_defaults,
         frozen=True,
         kw_only=True,
         gc=False,
@@ -126,7 +128,7 @@ def _builder(cls: type[msgspec.Struct]) -> Callable[[Any], Any]:
     env: dict[str, Any] = {}
     source = f"def build(t):\n    return {_build_expr(cls, 't', env)}\n"
     exec(source, env)  # generated from the models' field names only, see the docstring
-    return cast(Callable[[Any], Any], env["build"])
+    return cast("Callable[[Any], Any]", env["build"])
 
 
 def _build_expr(cls: type[msgspec.Struct], var: str, env: dict[str, Any]) -> str:
@@ -280,9 +282,6 @@ def decode(frame: bytes | bytearray | memoryview | str, *, numbers: Numbers = "d
 
 
 _ENCODER: Final = msgspec.json.Encoder(decimal_format="number")
-_LIST_FORMATS: Final = frozenset({"JSON_LIST", "SIMPLE_LIST"})
-_SIMPLE_FORMATS: Final = frozenset({"SIMPLE", "SIMPLE_LIST"})
-_FORMATS: Final = frozenset({"DEFAULT", "SIMPLE", "JSON_LIST", "SIMPLE_LIST"})
 
 
 def _num_type(message: msgspec.Struct) -> type:
@@ -305,7 +304,7 @@ def _to_wire(message: Any, simple: bool) -> Any:
 
 def _check_format(format: str) -> str:
     fmt = str(format).upper()
-    if fmt not in _FORMATS:
+    if fmt not in FORMATS:
         raise ValueError(
             f"unknown format {format!r}: use DEFAULT, SIMPLE, JSON_LIST or SIMPLE_LIST"
         )
@@ -316,14 +315,14 @@ def encode(message: Message | FloatMessage, format: str = "DEFAULT") -> bytes:
     """Encode one message as Upbit would send it in ``format`` (numbers as JSON numbers,
     Decimal text kept). List formats give a one-element array."""
     fmt = _check_format(format)
-    wire = _to_wire(message, fmt in _SIMPLE_FORMATS)
-    return _ENCODER.encode([wire] if fmt in _LIST_FORMATS else wire)
+    wire = _to_wire(message, fmt in SIMPLE_FORMATS)
+    return _ENCODER.encode([wire] if fmt in LIST_FORMATS else wire)
 
 
 def encode_list(messages: Iterable[Message | FloatMessage], format: str = "JSON_LIST") -> bytes:
     """Encode several messages as one JSON_LIST / SIMPLE_LIST frame."""
     fmt = _check_format(format)
-    simple = fmt in _SIMPLE_FORMATS
+    simple = fmt in SIMPLE_FORMATS
     return _ENCODER.encode([_to_wire(m, simple) for m in messages])
 
 
@@ -337,7 +336,7 @@ def to_dict(
     out = msgspec.to_builtins(message, builtin_types=keep)
     if decimals == "float":
         out = _floats(out)
-    return cast(dict[str, Any], out)
+    return cast("dict[str, Any]", out)
 
 
 def _floats(value: Any) -> Any:
@@ -345,8 +344,6 @@ def _floats(value: Any) -> Any:
         return float(value)
     if isinstance(value, dict):
         return {k: _floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_floats(v) for v in value]
     if isinstance(value, tuple):  # to_builtins keeps the models' tuples (units, assets)
         return tuple(_floats(v) for v in value)
     return value

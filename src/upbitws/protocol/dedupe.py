@@ -8,7 +8,7 @@ more than once:
   the client already has;
 * 0–2 frames of the old subscription may still arrive after a replacement (§11.6);
 * a REST backfill overlaps what was delivered before the gap and what arrives live after
-  it (issue 6).
+  it (trade backfill).
 
 **The bound.** Each code remembers its recent ids in two generations of sets: new ids go
 into the current one; when it holds ``window / 2`` ids it becomes the previous one and the

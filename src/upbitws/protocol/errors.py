@@ -1,4 +1,4 @@
-"""Error classification: server answers -> the upbitws exception tree (design §4.3, §4.6, §5).
+"""Error classification: server answers -> the upbitws exception tree (architecture §2.3, §2.6, §3).
 
 Three sources of failure, one mapping each:
 
@@ -11,7 +11,7 @@ Three sources of failure, one mapping each:
 
 The stream then asks :func:`is_fatal` (stop, raise to the user) or retries after at
 least :func:`retry_after` seconds. Fatal means retrying cannot help: bad credentials or a
-request Upbit rejects (design §5: "server error frames ignored -> the caller hangs").
+request Upbit rejects (architecture §3: "server error frames ignored, the caller hangs").
 
 Header values other than ``Retry-After`` and ``Location`` never reach a message, and every
 piece of server-controlled text (reason phrase, error body, error frame, close reason) goes

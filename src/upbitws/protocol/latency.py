@@ -3,8 +3,8 @@
 Latency is receive time minus Upbit's ``timestamp`` (epoch milliseconds, protocol §4.1),
 in milliseconds. It mixes network delay with clock skew between Upbit and this machine,
 so it can be negative; those samples land in the lowest bucket and are counted in
-``negative`` (a growing count means the local clock runs behind). The reference design
-asks to "measure message latency"; this is the measuring instrument.
+``negative`` (a growing count means the local clock runs behind). Statistics report
+message latency (p50/p99/max); this is the measuring instrument.
 
 The recorder is a fixed histogram of log-spaced buckets (1 µs … 60 s by default, each
 bucket ``growth`` = 5 % wider than the last), preallocated once: ``record`` is one
@@ -136,13 +136,12 @@ class LatencyRecorder:
         if rank >= self._count:
             return self._max  # the largest sample is known exactly
         seen = 0
-        for index, n in enumerate(self._buckets):
-            seen += n
+        buckets = self._buckets
+        for index in range(self._last):
+            seen += buckets[index]
             if seen >= rank:
-                if index == self._last:
-                    return self._max  # open-ended bucket: the best estimate is the max
                 return min(self._mids[index], self._max)
-        return self._max  # unreachable: the buckets sum to count
+        return self._max  # in the open-ended last bucket: the best estimate is the max
 
     def buckets(self) -> list[tuple[float, int]]:
         """``(upper bound ms, samples)`` per bucket, in order; the last bound is ``inf``.

@@ -1,4 +1,4 @@
-"""Keepalive and data-liveness policy for one connection (protocol §5, design §4.1, §5).
+"""Keepalive and data-liveness policy for one connection (protocol §5, architecture §2.1, §3).
 
 Two different questions, kept apart on purpose:
 
@@ -211,10 +211,8 @@ class Liveness:
         # the last frame; re-sending PING does not extend it.
         return max(self._first_ping, self._last_frame) + self.policy.pong_timeout
 
-    def _ping_at(self) -> float | None:
-        opened = self._opened_at
-        if opened is None:
-            return None
+    def _ping_at(self, opened: float) -> float:
+        """When the next keepalive is due on a connection opened at ``opened``."""
         last = self._last_ping
         if self.policy.mode == "ping":
             return (opened if last is None else last) + self.policy.ping_interval
@@ -252,8 +250,7 @@ class Liveness:
                 f"subscribed streams sent no data for {policy.data_timeout or 0:g} s, nor "
                 f"within {policy.probe_timeout:g} s of re-sending the subscription"
             )
-        ping_at = self._ping_at()
-        if ping_at is not None and now >= ping_at:
+        if now >= self._ping_at(self._opened_at):
             return _SEND_PING
         if watchdog is not None and now >= watchdog[0]:
             return _PROBE
@@ -266,14 +263,12 @@ class Liveness:
         """
         if self._opened_at is None:
             return None
-        deadlines = [self._dead_at(), self._ping_at()]
+        # The keepalive is always armed on an open connection, so there is always a deadline.
+        deadlines = [self._ping_at(self._opened_at), self._dead_at()]
         watchdog = self._watchdog()
         if watchdog is not None:
             deadlines.append(watchdog[0])
-        armed = [d for d in deadlines if d is not None]
-        if not armed:
-            return None
-        return max(now, min(armed))
+        return max(now, min(d for d in deadlines if d is not None))
 
     @property
     def last_data(self) -> float | None:

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from upbitws.exceptions import SubscriptionError
-from upbitws.protocol.subscriptions import Subscription
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from upbitws.protocol.subscriptions import Subscription
 
 __all__ = ["MarketInfo", "check_subscriptions", "codes_of", "level_codes"]
 

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from upbitws.models import (
     AskBid,
@@ -30,8 +30,10 @@ from upbitws.models import (
     StreamType,
 )
 from upbitws.simulator.catalog import floor_to, stable_seed, tick_size
-from upbitws.simulator.engine import Exchange
 from upbitws.simulator.tape import TapeTrade, quantize
+
+if TYPE_CHECKING:
+    from upbitws.simulator.engine import Exchange
 
 __all__ = ["DEFAULT_BALANCES", "Account", "Order", "OrderError"]
 

@@ -43,6 +43,7 @@ from aiohttp import WSMsgType, web
 
 from upbitws.models import StreamType
 from upbitws.protocol.codec import encode
+from upbitws.protocol.formats import FORMATS, Format
 from upbitws.simulator.catalog import build_catalog
 from upbitws.simulator.frames import orderbook_frame, ticker_frame, trade_frame
 from upbitws.simulator.tape import MarketSim
@@ -50,8 +51,6 @@ from upbitws.simulator.tape import MarketSim
 __all__ = ["BenchConfig", "BenchReport", "BenchServer", "build_frames"]
 
 Feed = Literal["trade", "ticker", "orderbook", "mix"]
-Format = Literal["DEFAULT", "SIMPLE", "JSON_LIST", "SIMPLE_LIST"]
-FORMATS: tuple[Format, ...] = ("DEFAULT", "SIMPLE", "JSON_LIST", "SIMPLE_LIST")
 _TS_MARK = b"8888888888888"  # placeholder timestamp (13 digits, like ms since the epoch)
 _SID_MARK = b"77777777777777777"  # placeholder sequential_id
 _POOL = 512  # distinct frames per kind, cycled
@@ -66,7 +65,7 @@ class BenchConfig:
 
     feed: Feed = "trade"
     #: Used when the subscribe request names no ``format``.
-    format: Format = "DEFAULT"
+    format: str = Format.DEFAULT
     #: Messages per second; ``None`` or 0: as fast as the socket accepts.
     rate: float | None = None
     count: int = 100_000
@@ -241,7 +240,7 @@ class _WirePool:
         return b"".join(parts)
 
 
-def _requested_format(text: str) -> Format | None:
+def _requested_format(text: str) -> str | None:
     """The ``format`` of a subscribe request, if it names a known one."""
     try:
         request = json.loads(text)

@@ -23,6 +23,8 @@ from typing import Any
 
 import msgspec
 
+from upbitws.protocol.formats import FORMATS
+
 __all__ = [
     "ANNOUNCEMENT_CATEGORIES",
     "CANDLE_TYPES",
@@ -42,7 +44,6 @@ CANDLE_TYPES = frozenset(
 )
 QUOTATION_TYPES = frozenset({"ticker", "trade", "orderbook"}) | CANDLE_TYPES
 PRIVATE_TYPES = frozenset({"myOrder", "myAsset", "announcement"})
-FORMATS = frozenset({"DEFAULT", "SIMPLE", "JSON_LIST", "SIMPLE_LIST"})
 #: The docs' 8 categories plus the 5 more upbit-sdk 1.1.0 accepts (§4.9, UNVERIFIED set).
 ANNOUNCEMENT_CATEGORIES = frozenset(
     {"notice", "trade", "wallet", "maintenance", "digital_asset", "nft", "service", "event"}

@@ -18,16 +18,18 @@ from __future__ import annotations
 import asyncio
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
 
 from upbitws.simulator.catalog import supported_levels, tick_size
-from upbitws.simulator.engine import Exchange
 from upbitws.simulator.frames import rest_tick
 from upbitws.simulator.limits import KeyedWindow
-from upbitws.simulator.stats import Stats
+
+if TYPE_CHECKING:
+    from upbitws.simulator.engine import Exchange
+    from upbitws.simulator.stats import Stats
 
 __all__ = ["MAX_TICKS", "RestRoutes"]
 

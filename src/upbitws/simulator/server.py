@@ -1,4 +1,4 @@
-"""The simulator: one aiohttp app on one host:port, like api.upbit.com (issue 3 §1, §5, §6).
+"""The simulator: one aiohttp app on one host:port, like api.upbit.com (§1, §12).
 
 Routes: ``/websocket/v1`` and ``/websocket/v1/private`` (WebSocket), the quotation REST routes
 of ``rest.py``, and the control routes ``/_sim/orders``, ``/_sim/faults``, ``/_sim/stats``,
@@ -18,8 +18,7 @@ import asyncio
 import contextlib
 import math
 from dataclasses import replace
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
@@ -37,6 +36,9 @@ from upbitws.simulator.requests import ERROR_MESSAGES
 from upbitws.simulator.rest import RestRoutes, json_response
 from upbitws.simulator.session import Session
 from upbitws.simulator.stats import Stats
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 __all__ = ["PRIVATE_PATH", "PUBLIC_PATH", "Simulator"]
 

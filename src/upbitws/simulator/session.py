@@ -25,17 +25,20 @@ import itertools
 from collections import deque
 from collections.abc import Coroutine, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import msgspec
 from aiohttp import WSMsgType, web
 
-from upbitws.models import ErrorDetail, ErrorFrame, StatusFrame
+from upbitws.models import (
+    ErrorDetail,
+    ErrorFrame,
+    StatusFrame,
+    SubscriptionEntry,
+    SubscriptionList,
+)
 from upbitws.protocol.codec import encode
+from upbitws.protocol.formats import LIST_FORMATS, SIMPLE_FORMATS, Format
 from upbitws.protocol.ratelimit import SlidingWindowLimiter
-from upbitws.simulator.config import SimulatorConfig
-from upbitws.simulator.engine import Exchange, Key
-from upbitws.simulator.faults import Fault
 from upbitws.simulator.requests import (
     ERROR_MESSAGES,
     PRIVATE_TYPES,
@@ -45,16 +48,18 @@ from upbitws.simulator.requests import (
     parse_request,
     split_depth,
 )
-from upbitws.simulator.stats import Stats
+
+if TYPE_CHECKING:
+    from upbitws.simulator.config import SimulatorConfig
+    from upbitws.simulator.engine import Exchange, Key
+    from upbitws.simulator.faults import Fault
+    from upbitws.simulator.stats import Stats
 
 __all__ = ["Session"]
 
 _UP = encode(StatusFrame(status="UP"))
 _MALFORMED = b'{"type":"trade","code":"KRW-BTC","trade_price":'  # cut-off JSON
-_LIST_FORMATS = frozenset({"JSON_LIST", "SIMPLE_LIST"})
-_SIMPLE_FORMATS = frozenset({"SIMPLE", "SIMPLE_LIST"})
 _BATCH = 16
-_JSON = msgspec.json.Encoder(decimal_format="number")
 _CLOSE_TIMEOUT = 2.0  # seconds to wait for the client's close reply
 _ids = itertools.count(1)
 
@@ -111,7 +116,7 @@ class Session:
     # -- engine interface (engine.Subscriber) ---------------------------------------------
     @property
     def simple(self) -> bool:
-        return self.format in _SIMPLE_FORMATS
+        return self.format in SIMPLE_FORMATS
 
     def push(self, data: bytes) -> None:
         self._enqueue(True, data)
@@ -264,21 +269,21 @@ class Session:
         """The LIST_SUBSCRIPTIONS reply (§4.10); a format object switches the format."""
         if request.format is not None:
             self.format = request.format
-        simple = self.simple
-        result: list[dict[str, Any]] = []
-        for entry in self.entries:
-            item: dict[str, Any] = {"ty" if simple else "type": entry.type}
-            if entry.codes is not None:
-                item["cds" if simple else "codes"] = list(entry.codes)
-            if entry.type == "orderbook":
-                item["lv" if simple else "level"] = entry.level or Decimal(0)
-            result.append(item)
-        reply = {
-            "mthd" if simple else "method": "LIST_SUBSCRIPTIONS",
-            "rslt" if simple else "result": result,
-            "tckt" if simple else "ticket": request.ticket,
-        }
-        self._enqueue(False, _JSON.encode(reply))
+        reply = SubscriptionList(
+            method="LIST_SUBSCRIPTIONS",
+            result=tuple(
+                SubscriptionEntry(
+                    type=entry.type,
+                    codes=entry.codes,
+                    # orderbook entries always carry their level, 0 when none was asked for
+                    level=(entry.level or Decimal(0)) if entry.type == "orderbook" else None,
+                )
+                for entry in self.entries
+            ),
+            ticket=request.ticket,
+        )
+        # Never wrapped in an array, whatever the format (§4.1): only the key set follows it.
+        self._enqueue(False, encode(reply, Format.SIMPLE if self.simple else Format.DEFAULT))
 
     def subscription_count(self) -> int:
         return len(self._keys)
@@ -336,7 +341,7 @@ class Session:
                     await self._send(_MALFORMED)
                     continue
                 data, payload = self._queue.popleft()
-                if data and self.format in _LIST_FORMATS:
+                if data and self.format in LIST_FORMATS:
                     items = [payload]
                     while self._queue and self._queue[0][0] and len(items) < _BATCH:
                         items.append(self._queue.popleft()[1])

@@ -1,4 +1,4 @@
-"""The backfill planner (issue 6) against a fake REST history: no network, no clock.
+"""The trade backfill planner against a fake REST history: no network, no clock.
 
 ``sequential_id`` is deliberately not in time order here (protocol §11.2): the planner must
 page by the rows as listed and stop by ``trade_timestamp``.

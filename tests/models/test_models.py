@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strategies import ALL_MODELS, EVENT_MODELS, decimals, floats, messages, model
+from strategies import ALL_MODELS, EVENT_MODELS, Numbers, decimals, floats, messages, model
 from upbitws.models import (
     CANDLE_CLASSES,
     Announcement,
@@ -43,7 +42,10 @@ from upbitws.models import (
     Trade,
 )
 
-# DEFAULT and SIMPLE keys, copied from the tables of upbit-protocol.md §4 (``type``/``ty``,
+if TYPE_CHECKING:
+    from enum import StrEnum
+
+# DEFAULT and SIMPLE keys, copied from the tables of docs/protocol.md §4 (``type``/``ty``,
 # the tag, is left out; nested keys are listed under their own model).
 TABLES: dict[type[Any], str] = {
     Ticker: """
@@ -142,6 +144,8 @@ ENUM_VALUES: dict[type[StrEnum], set[str]] = {
     EventType: {"CREATED", "UPDATED"},
 }
 
+MODES: tuple[Numbers, ...] = ("decimal", "float")
+
 
 def table(cls: type[Any]) -> dict[str, str]:
     words = TABLES[cls].split()
@@ -175,7 +179,10 @@ def test_only_the_documented_optional_fields_are_optional() -> None:
         MyOrder: {"code", "uuid", "ask_bid", "order_type", "state", "timestamp", "stream_type"},
         Announcement: {"event_type", "uuid", "title", "category", "timestamp", "stream_type"},
     }
-    for cls in (*OPTIONAL, Candle, MyAsset, AssetBalance, OrderbookUnit):
+    classes: tuple[type[msgspec.Struct], ...] = (
+        *OPTIONAL, Candle, MyAsset, AssetBalance, OrderbookUnit,
+    )  # fmt: skip
+    for cls in classes:
         fields = msgspec.structs.fields(cls)
         defaults = {f.name for f in fields if not f.required}
         optional = OPTIONAL.get(cls, set())
@@ -275,8 +282,10 @@ def test_generic_number_type() -> None:
     }
     prices = ("opening_price", "high_price", "low_price", "trade_price")
     sizes = ("candle_acc_trade_volume", "candle_acc_trade_price")
-    exact = Candle1m(**kwargs, **dict.fromkeys(prices + sizes, Decimal("1.16539E8")))
-    approx = Candle1m(**kwargs, **dict.fromkeys(prices + sizes, 1.16539e8))
+    exact_numbers: dict[str, Any] = dict.fromkeys(prices + sizes, Decimal("1.16539E8"))
+    float_numbers: dict[str, Any] = dict.fromkeys(prices + sizes, 1.16539e8)
+    exact = Candle1m(**kwargs, **exact_numbers)
+    approx = Candle1m(**kwargs, **float_numbers)
     assert exact.trade_price == approx.trade_price
     field_types = {f.name: f.type for f in msgspec.structs.fields(Candle1m[float])}
     assert field_types["trade_price"] is float
@@ -336,7 +345,7 @@ def test_zero_slots_are_skipped_on_each_side_independently() -> None:
 @settings(max_examples=100)
 @given(data=st.data())
 def test_ladders_keep_order_and_skip_exactly_the_zero_slots(data: st.DataObject) -> None:
-    numbers = data.draw(st.sampled_from(["decimal", "float"]))
+    numbers = data.draw(st.sampled_from(MODES))
     value = decimals() if numbers == "decimal" else floats()
     zero_or_value = st.one_of(st.just(Decimal(0) if numbers == "decimal" else 0.0), value)
     units = data.draw(
@@ -375,8 +384,8 @@ def test_price_level_is_a_pair() -> None:
 @settings(max_examples=10)
 @given(data=st.data())
 def test_strategies_build_valid_models(cls: type[Any], data: st.DataObject) -> None:
-    for numbers in ("decimal", "float"):
-        message = data.draw(model(cls, numbers))  # type: ignore[arg-type]
+    for numbers in MODES:
+        message = data.draw(model(cls, numbers))
         assert type(message) is cls
         # Validate the drawn values against the concrete field types.
         concrete: Any = (

@@ -1,4 +1,4 @@
-"""Error classification (protocol §6, §7; design §4.3, §4.6)."""
+"""Error classification (protocol §6, §7; architecture §2.3, §2.6)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from upbitws.protocol.errors import (
     retry_after,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 
 
 def error_frames() -> list[tuple[str, str]]:
@@ -232,3 +232,8 @@ def test_retry_after_helper() -> None:
     assert retry_after(RateLimitedError("x", retry_after=2.0)) == 2.0
     assert retry_after(ConnectionLostError("x")) is None
     assert retry_after(ValueError("x")) is None
+
+
+def test_retry_after_is_found_among_other_headers_of_a_plain_dict() -> None:
+    headers = {"Content-Type": "text/plain", "limit-by-ip": "Yes", "retry-after": "4"}
+    assert retry_after(error_from_http_status(418, headers)) == 4.0

@@ -142,3 +142,11 @@ def test_percentile_range(p: float) -> None:
 def test_validation(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError):
         LatencyRecorder(**kwargs)
+
+
+def test_a_percentile_in_the_open_ended_top_bucket_is_the_max() -> None:
+    rec = LatencyRecorder(highest=1000.0)
+    for ms in (5.0, 90_000.0, 120_000.0):  # two samples beyond ``highest``
+        rec.record(ms)
+    assert rec.percentile(50) == 120_000.0  # the median sits in the top bucket: the max
+    assert rec.percentile(10) == pytest.approx(5.0, rel=0.03)  # an inner bucket's middle

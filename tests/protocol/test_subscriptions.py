@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from upbitws.exceptions import SubscriptionError
 from upbitws.protocol import subscriptions as mod
+from upbitws.protocol.requests import parse_request, render_list_subscriptions, render_request
 from upbitws.protocol.subscriptions import (
     ANNOUNCEMENT_CATEGORIES,
     CANDLE_UNITS,
@@ -30,14 +31,11 @@ from upbitws.protocol.subscriptions import (
     my_asset,
     my_order,
     orderbook,
-    parse_request,
-    render_list_subscriptions,
-    render_request,
     ticker,
     trade,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 REQUEST_SAMPLES = sorted(DATA.glob("request_*.json"))
 CAMEL = {"isOnlySnapshot": "is_only_snapshot", "isOnlyRealtime": "is_only_realtime"}
 
@@ -680,3 +678,12 @@ def test_property_remove_drops_exactly_that_key(subs: SubscriptionSet, data: st.
     key = data.draw(st.sampled_from(removable))
     subs.remove(key[0], key[1].lower())
     assert subs.keys() == before - {key}
+
+
+def test_the_set_repr_shows_the_subscriptions_and_the_format() -> None:
+    subs = SubscriptionSet([ticker("KRW-BTC")], format=Format.SIMPLE)
+    assert repr(subs) == (
+        "SubscriptionSet([Subscription(type='ticker', codes=('KRW-BTC',), depth=None, "
+        "level=None, is_only_snapshot=False, is_only_realtime=False, categories=None, "
+        "include_body=None)], format='SIMPLE')"
+    )

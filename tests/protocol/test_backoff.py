@@ -1,4 +1,7 @@
-"""Backoff: full jitter, cap, stable-time reset, retry limits across reconnects (design §4.3)."""
+"""Backoff: full jitter, cap, stable-time reset, retry limits across reconnects.
+
+The rules are architecture §2.3.
+"""
 
 from __future__ import annotations
 

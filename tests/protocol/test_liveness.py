@@ -1,4 +1,7 @@
-"""Keepalive and data watchdog on a fake clock (protocol §5; design §5 "stall with pings")."""
+"""Keepalive and data watchdog on a fake clock (protocol §5).
+
+The failure it guards against: architecture §3, "a stall with pings still answered".
+"""
 
 from __future__ import annotations
 
