@@ -128,6 +128,8 @@ class Connection:
         self._recovery = recovery
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._latency_due = 0.0
+        self._tap = options.tap  # recording (upbitws.recording): frames and requests, raw
+        self._tap_conn = 0
 
     # -- public -----------------------------------------------------------------------------
 
@@ -233,6 +235,8 @@ class Connection:
             stats.first_connected_at = stats.connected_at
         if attempt:
             stats.reconnections += 1
+        if self._tap is not None:
+            self._tap_conn = self._tap.opened(self.endpoint, self.url)
         try:
             if self._options.keepalive == "status":
                 await self._send("PING")  # before the subscription (liveness docstring)
@@ -308,6 +312,8 @@ class Connection:
 
     def _handle_frame(self, data: bytes | str) -> None:
         """Hot path: one frame → typed messages → buffer."""
+        if self._tap is not None:
+            self._tap.frame(self._tap_conn, data)
         counters = self._counters
         counters.frames_received += 1
         counters.bytes_received += len(data)
@@ -428,6 +434,8 @@ class Connection:
         self._message_limiter.record(time.monotonic())
         text = payload if isinstance(payload, str) else payload.decode()
         log.debug("%s: sending %s", self.endpoint, text)
+        if self._tap is not None:
+            self._tap.request(self._tap_conn, text)
         await ws.send_str(text)  # requests are text frames (protocol §2.3)
         self._stats.messages_sent += 1
 

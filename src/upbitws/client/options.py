@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 from upbitws.exceptions import ConfigurationError
 from upbitws.protocol.backoff import BackoffPolicy
 
-__all__ = ["REGIONS", "StreamOptions", "public_url"]
+__all__ = ["REGIONS", "FrameTap", "StreamOptions", "public_url"]
 
 #: Upbit's hosts (protocol §1): Korea and the global sg / id / th exchanges.
 REGIONS: Final[dict[str, str]] = {
@@ -26,6 +26,22 @@ def public_url(region: str) -> str:
     if host is None:
         raise ConfigurationError(f"unknown region {region!r}: use one of {', '.join(REGIONS)}")
     return f"wss://{host}/websocket/v1"
+
+
+class FrameTap(Protocol):
+    """Sees what the connections receive and send, raw (``upbitws.recording`` is one)."""
+
+    def opened(self, endpoint: str, url: str) -> int:
+        """A connection opened; returns its number for :meth:`frame` / :meth:`request`."""
+        ...
+
+    def frame(self, conn: int, data: Any) -> None:
+        """A data frame as received (``bytes`` or ``str``), before decoding."""
+        ...
+
+    def request(self, conn: int, text: str) -> None:
+        """A request about to be sent."""
+        ...
 
 
 def _check_positive(name: str, value: float | None, *, optional: bool = False) -> None:
@@ -84,6 +100,8 @@ class StreamOptions:
     backfill_max_pages: int = 20
     #: Live trades held per code while its gap is being filled; more extend the gap.
     backfill_hold: int = 2_000
+    #: Raw frames and requests go to this tap too (recording); None: off, costs one check.
+    tap: FrameTap | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("ping_interval", "pong_timeout", "probe_timeout", "handshake_timeout"):

@@ -1,0 +1,27 @@
+"""Record a stream exactly, replay it as a stream, export it to Parquet (``docs/recording.md``).
+
+Needs the ``[record]`` extra (``zstandard``); export needs ``[parquet]`` (``pyarrow``).
+"""
+
+from __future__ import annotations
+
+from upbitws.protocol.recordfile import FlushPolicy, RecordingFormatError, RotationPolicy
+from upbitws.recording._serial import event_from_dict, event_to_dict, item_to_dict
+from upbitws.recording.reader import RecordingReader, recording_files
+from upbitws.recording.recorder import Recorder, RecordingError
+from upbitws.recording.replay import Replay, replay
+
+__all__ = [
+    "FlushPolicy",
+    "Recorder",
+    "RecordingError",
+    "RecordingFormatError",
+    "RecordingReader",
+    "Replay",
+    "RotationPolicy",
+    "event_from_dict",
+    "event_to_dict",
+    "item_to_dict",
+    "recording_files",
+    "replay",
+]

@@ -1,0 +1,464 @@
+"""The recorder: a stream's raw frames, requests and events, and what its consumer got.
+
+::
+
+    async with upbitws.Recorder(upbitws.connect(subs), "data/") as stream:
+        async for message in stream:      # the consumer's view; every item is recorded
+            ...
+
+What goes into the recording (format: ``docs/recording.md``):
+
+* through the stream's :class:`~upbitws.client.options.FrameTap` (the connections call it):
+  every frame as received, with wall and monotonic receive times and the connection
+  number; every request sent; every connection opened (endpoint, URL without credentials);
+* through the consumer's iteration of the recorder: a small delivery marker per message
+  (its frame is on disk already), each recovered trade in full, each lifecycle event, in
+  the order the consumer got them. Replay uses them to give back exactly that sequence.
+
+Entries are held in memory and written at most :attr:`FlushPolicy.max_delay` after they
+happened (a zstd block flushed to the OS each time), by a worker thread. A write error (disk
+full, ...) becomes an :class:`ErrorOccurred` event for the consumer and a log line; the held
+entries are kept (up to ``max_backlog_mb``) and the write is retried every second into a new
+file. A recorder started on a directory that holds a recording of the same subscriptions
+continues it: trades after the last recorded one are fetched from REST
+(:meth:`Stream.resume_trades`) so the tape has no hole across the restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+
+from upbitws.client.events import ErrorOccurred
+from upbitws.client.state import MarketState
+from upbitws.client.stats import StatsSnapshot
+from upbitws.client.stream import Stream
+from upbitws.exceptions import ConfigurationError, StreamClosedError, UpbitWSError
+from upbitws.models import RecoveredTrade, Trade
+from upbitws.protocol.backfill import TradeMark
+from upbitws.protocol.codec import encode
+from upbitws.protocol.recordfile import (
+    E_DELIVERED,
+    E_EVENT,
+    E_FRAME,
+    E_OPENED,
+    E_RECOVERED,
+    E_REQUEST,
+    FORMAT_VERSION,
+    FlushPolicy,
+    RotationPolicy,
+)
+from upbitws.recording._serial import (
+    EVENT_CLASSES,
+    event_to_dict,
+    subscriptions_from_list,
+    subscriptions_to_list,
+)
+from upbitws.recording.reader import RecordingReader, recording_files
+from upbitws.recording.replay import Replay
+from upbitws.recording.writer import FileWriter
+
+__all__ = ["Recorder", "RecordingError"]
+
+log = logging.getLogger("upbitws.recording")
+
+_EVENT_TYPES: Final = frozenset(EVENT_CLASSES.values())
+_TICK: Final = 0.1  # seconds between the flusher's checks
+_RETRY: Final = 1.0  # seconds between write attempts after an error
+_REPORT_EVERY: Final = 30.0  # seconds between repeated error events while writes fail
+
+
+class RecordingError(UpbitWSError):
+    """Writing the recording failed; the recorder keeps what it holds and retries."""
+
+
+def _safe_url(url: str) -> str:
+    """The URL without user info, query or fragment (where credentials could hide)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class Recorder:
+    """Records ``stream`` into ``directory`` while the consumer iterates the recorder.
+
+    The recorder starts and closes the stream (``async with``). Iterate the recorder, not the
+    stream: it yields what the stream yields (and its own :class:`ErrorOccurred` events).
+    """
+
+    def __init__(
+        self,
+        stream: Stream,
+        directory: str | Path,
+        *,
+        include_private: bool = False,
+        rotate_minutes: float | None = 60.0,
+        rotate_mb: float | None = 256.0,
+        resume: bool = True,
+        flush: FlushPolicy | None = None,
+        max_backlog_mb: float = 512.0,
+        level: int = 3,
+    ) -> None:
+        if not stream.subscriptions.private().is_empty and not include_private:
+            raise ConfigurationError(
+                "the subscriptions include private types (your orders, assets): record them "
+                "only with include_private=True (--include-private)"
+            )
+        self._stream = stream
+        self.directory = Path(directory)
+        self._include_private = include_private
+        self._rotation = RotationPolicy(rotate_minutes, rotate_mb)
+        self._flush = flush or FlushPolicy()
+        self._resume = resume
+        self._max_backlog = int(max_backlog_mb * 1_000_000)
+        self._level = level
+        self._entries: list[tuple[Any, ...]] = []
+        self._oldest: float | None = None
+        self._backlog: deque[bytes] = deque()
+        self._lock = threading.Lock()  # one writer at a time (a cancelled flush may still run)
+        self._backlog_bytes = 0
+        self._failing_since: float | None = None
+        self._next_attempt = 0.0
+        self._reported_at = 0.0
+        self._events: deque[ErrorOccurred] = deque()
+        self._callbacks: list[Callable[[Any], Any]] = []
+        self._conns = 0
+        self._writer: FileWriter | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._closed = False
+        self.resumed: dict[str, TradeMark] = {}
+        self.entries_lost = 0
+        stream.on_event(self._stream_event)
+
+    # -- the tap (called by the connections) --------------------------------------------------
+
+    def opened(self, endpoint: str, url: str) -> int:
+        self._conns += 1
+        self._entries.append((E_OPENED, self._conns, time.time_ns(), endpoint, _safe_url(url)))
+        return self._conns
+
+    def frame(self, conn: int, data: Any) -> None:
+        self._entries.append((E_FRAME, conn, time.time_ns(), time.monotonic_ns(), data))
+
+    def request(self, conn: int, text: str) -> None:
+        self._entries.append((E_REQUEST, conn, time.time_ns(), time.monotonic_ns(), text))
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        if self._runner is not None or self._closed:
+            raise StreamClosedError("a recorder can be started once")
+        stream = self._stream
+        header = self._header()
+        if self._resume:
+            await asyncio.to_thread(self._continue, header)
+        stream.options = dataclasses.replace(stream.options, tap=self)
+        self._writer = FileWriter(self.directory, header, self._rotation, self._level)
+        self._runner = asyncio.create_task(self._run(), name="upbitws-recorder")
+        try:
+            await stream.start()
+        except BaseException:
+            await self.aclose()
+            raise
+        log.info("recording %s into %s", stream.subscriptions.keys(), self.directory)
+
+    async def aclose(self) -> None:
+        """Close the stream, write what is held, close the file (with its closing record)."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._stream.aclose()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+        writer = self._writer
+        if writer is None:
+            return
+        self._take()
+        try:
+            await asyncio.to_thread(self._write_backlog)
+            await asyncio.to_thread(self._close_writer)
+        except OSError as exc:
+            log.error(
+                "recording: could not write the last %d batches into %s: %s",
+                len(self._backlog),
+                self.directory,
+                exc,
+            )
+            writer.abandon()
+
+    async def _run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._flusher(), name="upbitws-recorder-flush")
+
+    def _header(self) -> dict[str, Any]:
+        from upbitws import __version__
+
+        stream = self._stream
+        options = stream.options
+        subs = stream.subscriptions
+        return {
+            "format_version": FORMAT_VERSION,
+            "upbitws_version": __version__,
+            "format": str(subs.format),
+            "subscriptions": subscriptions_to_list(subs),
+            "options": {  # never credentials: those live in the stream, not its options
+                "url": _safe_url(options.public_endpoint),
+                "numbers": options.numbers,
+                "conflate": options.conflate,
+                "include_events": options.include_events,
+                "backfill": options.backfill,
+                "queue_size": options.queue_size,
+                "keepalive": options.keepalive,
+                "compression": options.compression,
+                "include_private": self._include_private,
+                "rotate_minutes": self._rotation.minutes,
+                "rotate_mb": self._rotation.megabytes,
+            },
+        }
+
+    # -- resume -------------------------------------------------------------------------------
+
+    def _continue(self, header: dict[str, Any]) -> None:
+        """Blocking: read the recording already in the directory, resume its trade tapes."""
+        if not self.directory.is_dir():
+            return
+        try:
+            files = recording_files(self.directory)
+        except ConfigurationError:
+            return  # an empty or unrelated directory: a new recording
+        reader = RecordingReader(files[-1])
+        previous: dict[str, Any] | None = None
+        with contextlib.suppress(StopIteration):
+            kind, value = next(iter(reader))
+            previous = value if kind == "header" else None
+        if previous is None:
+            for file in reversed(files[:-1]):
+                headers = RecordingReader(file)
+                with contextlib.suppress(StopIteration):
+                    previous = next(iter(headers))[1]
+                    break
+        if previous is None:
+            return
+        theirs = subscriptions_from_list(previous["subscriptions"], previous["format"])
+        if theirs != self._stream.subscriptions:
+            raise ConfigurationError(
+                f"{self.directory} holds a recording of other subscriptions "
+                f"({sorted(theirs.keys())}); record into another directory"
+            )
+        keys = self._stream.subscriptions.keys()
+        codes = {code for type_, code in keys if type_ == "trade"}
+        if not codes:
+            return
+        last: dict[str, Trade[Any]] = {}
+        same_ms: dict[str, set[int]] = {}
+        for tail in (files[-2:], files):
+            last.clear()
+            same_ms.clear()
+            for _, item in Replay(tail, types=["trade"], include_events=False).delivered():
+                if not isinstance(item, Trade) or item.code not in codes:
+                    continue
+                prev = last.get(item.code)
+                if prev is None or prev.trade_timestamp != item.trade_timestamp:
+                    same_ms[item.code] = set()
+                same_ms[item.code].add(item.sequential_id)
+                last[item.code] = item
+            if set(last) == codes or tail is files:
+                break
+        for code, trade in sorted(last.items()):
+            mark = TradeMark(trade.sequential_id, trade.trade_timestamp)
+            self._stream.resume_trades(code, mark, known=same_ms[code] - {trade.sequential_id})
+            self.resumed[code] = mark
+        header["resumed"] = {
+            c: [m.sequential_id, m.trade_timestamp] for c, m in self.resumed.items()
+        }
+        log.info("recording: continuing %s from %s", self.directory, self.resumed)
+
+    # -- the consumer's side -----------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        while self._events:
+            event = self._events.popleft()
+            self._entries.append((E_EVENT, time.time_ns(), event_to_dict(event)))
+            await self._call(event)
+            if self._stream.options.include_events:
+                return event
+        item = await self._stream.__anext__()
+        cls = type(item)
+        if cls is Trade:
+            self._entries.append(
+                (
+                    E_DELIVERED,
+                    time.time_ns(),
+                    "trade",
+                    item.code,
+                    item.timestamp,
+                    item.stream_type,
+                    item.sequential_id,
+                )
+            )
+        elif cls in _EVENT_TYPES:
+            pass  # recorded by _stream_event, called in order by the stream's iteration
+        elif cls is RecoveredTrade:
+            self._entries.append((E_RECOVERED, time.time_ns(), encode(item)))
+        else:
+            self._entries.append(
+                (
+                    E_DELIVERED,
+                    time.time_ns(),
+                    item.type,
+                    getattr(item, "code", ""),
+                    item.timestamp,
+                    getattr(item, "stream_type", None),
+                    0,
+                )
+            )
+        return item
+
+    async def _stream_event(self, event: Any) -> None:
+        self._entries.append((E_EVENT, time.time_ns(), event_to_dict(event)))
+        await self._call(event)
+
+    async def _call(self, event: Any) -> None:
+        for callback in self._callbacks:
+            result = callback(event)
+            if asyncio.iscoroutine(result):
+                await result
+
+    def on_event(self, callback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Like :meth:`Stream.on_event`, plus the recorder's own :class:`ErrorOccurred`."""
+        self._callbacks.append(callback)
+        return callback
+
+    @property
+    def stream(self) -> Stream:
+        return self._stream
+
+    @property
+    def state(self) -> MarketState:
+        return self._stream.state
+
+    def stats(self) -> StatsSnapshot:
+        return self._stream.stats()
+
+    @property
+    def path(self) -> Path | None:
+        """The file being written."""
+        return self._writer.path if self._writer else None
+
+    @property
+    def bytes_written(self) -> int:
+        return self._writer.written if self._writer else 0
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def _flusher(self) -> None:
+        policy = self._flush
+        while True:
+            await asyncio.sleep(_TICK)
+            now = time.monotonic()
+            if self._entries and self._oldest is None:
+                self._oldest = now
+            if not policy.due(now, self._oldest, len(self._entries)) and not self._backlog:
+                continue
+            self._take()
+            if self._failing_since is not None and now < self._next_attempt:
+                continue
+            await self._write()
+
+    def _take(self) -> None:
+        """Move the held entries into the backlog as one encoded batch."""
+        entries, self._entries = self._entries, []
+        self._oldest = None
+        if not entries:
+            return
+        body = msgspec.msgpack.encode(entries)
+        with self._lock:
+            self._take_locked(body)
+
+    def _take_locked(self, body: bytes) -> None:
+        self._backlog.append(body)
+        self._backlog_bytes += len(body)
+        while self._backlog_bytes > self._max_backlog and len(self._backlog) > 1:
+            dropped = self._backlog.popleft()
+            self._backlog_bytes -= len(dropped)
+            self.entries_lost += 1
+            log.error(
+                "recording: %d bytes of recording dropped: writes to %s have failed for too "
+                "long (max_backlog_mb)",
+                len(dropped),
+                self.directory,
+            )
+
+    async def _write(self) -> None:
+        writer = self._writer
+        assert writer is not None
+        try:
+            await asyncio.to_thread(self._write_backlog)
+        except OSError as exc:
+            writer.abandon()
+            now = time.monotonic()
+            self._next_attempt = now + _RETRY
+            if self._failing_since is None or now - self._reported_at >= _REPORT_EVERY:
+                self._failing_since = self._failing_since or now
+                self._reported_at = now
+                error = RecordingError(
+                    f"cannot write the recording into {self.directory}: {exc}; holding "
+                    f"{self._backlog_bytes} bytes and retrying every {_RETRY:.0f} s"
+                )
+                log.error("recording: %s", error)
+                self._events.append(ErrorOccurred("recorder", error, False, time.time()))
+            return
+        if self._failing_since is not None:
+            log.warning(
+                "recording: writing into %s again after %.1f s",
+                self.directory,
+                time.monotonic() - self._failing_since,
+            )
+            self._failing_since = None
+
+    def _close_writer(self) -> None:
+        assert self._writer is not None
+        with self._lock:
+            self._writer.close()
+
+    def _write_backlog(self) -> None:
+        writer = self._writer
+        assert writer is not None
+        with self._lock:
+            while self._backlog:
+                body = self._backlog[0]
+                writer.write(body)
+                self._backlog.popleft()
+                self._backlog_bytes -= len(body)
