@@ -49,6 +49,8 @@ def record(
             "--include-private", help="Allow private types (your orders and assets) in the file"
         ),
     ] = False,
+    ping_interval: Annotated[float, typer.Option(help="Seconds between pings")] = 10.0,
+    pong_timeout: Annotated[float, typer.Option(help="Seconds to wait for a pong")] = 30.0,
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C)")
     ] = None,
@@ -75,7 +77,13 @@ def record(
         if rotate_minutes < 0 or rotate_mb < 0:
             raise ConfigurationError("--rotate-minutes and --rotate-mb must be >= 0")
         credentials = Credentials.from_env() if private else None
-        options: dict[str, Any] = {"url": url, "region": region, "include_events": True}
+        options: dict[str, Any] = {
+            "url": url,
+            "region": region,
+            "include_events": True,
+            "ping_interval": ping_interval,
+            "pong_timeout": pong_timeout,
+        }
         stream = connect(subs, credentials=credentials, **options)
     except UpbitWSError as exc:
         typer.echo(f"error: {exc}", err=True)
