@@ -274,9 +274,9 @@ class DeliveryIndex:
 
     def add(self, messages: Iterable[Any], at_ns: int) -> None:
         for message in messages:
-            type_ = getattr(message, "type", None)
-            if type_ is None:
+            if getattr(message, "stream_type", None) is None:
                 continue  # status, error, subscription-list frames are never delivered
+            type_ = message.type
             if type_ == "trade":
                 key = (message.code, message.sequential_id)
                 self._trades.setdefault(key, []).append((at_ns, message))
