@@ -21,7 +21,9 @@
     │   ├── RequestRejectedError      Upbit rejected our request (NO_TICKET, WRONG_FORMAT, ...)
     │   └── TLSCertificateError       certificate verification failed
     ├── RetriesExhaustedError         max_retries reached; ``__cause__`` is the last error
-    └── StreamClosedError             the stream was used after it was closed
+    ├── StreamClosedError             the stream was used after it was closed
+    ├── RecordingError                writing a recording failed (the recorder retries)
+    └── RecordingFormatError          not a recording, or a format version we cannot read
 
 Every class carries the structured fields of the base so code can branch on values, not on
 message text. Third-party exceptions (aiohttp, OSError, msgspec, PyJWT) are translated at
@@ -45,6 +47,8 @@ __all__ = [
     "MissingExtraError",
     "PongTimeoutError",
     "RateLimitedError",
+    "RecordingError",
+    "RecordingFormatError",
     "RequestRejectedError",
     "RetriesExhaustedError",
     "StreamClosedError",
@@ -172,3 +176,12 @@ class RetriesExhaustedError(UpbitWSError):
 
 class StreamClosedError(UpbitWSError):
     """The stream is closed."""
+
+
+class RecordingError(UpbitWSError):
+    """Writing a recording failed (disk full, ...); the recorder keeps what it holds and
+    retries, announcing it as a non-fatal ``ErrorOccurred``."""
+
+
+class RecordingFormatError(UpbitWSError, ValueError):
+    """A file is not an upbitws recording, or of a format version this upbitws cannot read."""

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 import upbitws
-from upbitws.exceptions import ConfigurationError
+from upbitws.exceptions import ConfigurationError, RecordingFormatError
 from upbitws.models import StreamType
 from upbitws.protocol.recordfile import (
     BATCH,
@@ -20,7 +20,6 @@ from upbitws.protocol.recordfile import (
     MAGIC,
     DeliveryIndex,
     FlushPolicy,
-    RecordingFormatError,
     RecordParser,
     RotationPolicy,
     encode_record,

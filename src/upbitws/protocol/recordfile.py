@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from upbitws.exceptions import ConfigurationError, UpbitWSError
+from upbitws.exceptions import ConfigurationError, RecordingFormatError
 
 __all__ = [
     "BATCH",
@@ -82,10 +82,6 @@ _HEAD: Final = struct.Struct("<IBI")
 #: A record larger than this is corruption, not data (a batch holds at most a second).
 MAX_RECORD: Final = 1 << 30
 _NAME: Final = re.compile(r"^upbitws-(\d{8}T\d{6}\d{3}Z)(?:-(\d+))?\.rec\.zst$")
-
-
-class RecordingFormatError(UpbitWSError, ValueError):
-    """A file is not an upbitws recording, or of a format version this upbitws cannot read."""
 
 
 def encode_record(kind: int, body: bytes) -> bytes:

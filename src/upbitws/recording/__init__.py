@@ -5,10 +5,11 @@ Needs the ``[record]`` extra (``zstandard``); export needs ``[parquet]`` (``pyar
 
 from __future__ import annotations
 
-from upbitws.protocol.recordfile import FlushPolicy, RecordingFormatError, RotationPolicy
+from upbitws.exceptions import RecordingError, RecordingFormatError
+from upbitws.protocol.recordfile import FlushPolicy, RotationPolicy
 from upbitws.recording._serial import event_from_dict, event_to_dict, item_to_dict
 from upbitws.recording.reader import RecordingReader, recording_files
-from upbitws.recording.recorder import Recorder, RecordingError
+from upbitws.recording.recorder import Recorder
 from upbitws.recording.replay import Replay, replay
 
 __all__ = [

@@ -13,11 +13,10 @@ from typing import Any, Final
 
 import msgspec
 
-from upbitws.exceptions import ConfigurationError
+from upbitws.exceptions import ConfigurationError, RecordingFormatError
 from upbitws.protocol.recordfile import (
     BATCH,
     HEADER,
-    RecordingFormatError,
     RecordParser,
     is_recording_name,
     parse_header,

@@ -45,7 +45,7 @@ from upbitws.client.events import ErrorOccurred
 from upbitws.client.state import MarketState
 from upbitws.client.stats import StatsSnapshot
 from upbitws.client.stream import Stream
-from upbitws.exceptions import ConfigurationError, StreamClosedError, UpbitWSError
+from upbitws.exceptions import ConfigurationError, RecordingError, StreamClosedError
 from upbitws.models import RecoveredTrade, Trade
 from upbitws.protocol.backfill import TradeMark
 from upbitws.protocol.codec import encode
@@ -70,7 +70,7 @@ from upbitws.recording.reader import RecordingReader, recording_files
 from upbitws.recording.replay import Replay
 from upbitws.recording.writer import FileWriter
 
-__all__ = ["Recorder", "RecordingError"]
+__all__ = ["Recorder"]
 
 log = logging.getLogger("upbitws.recording")
 
@@ -78,10 +78,6 @@ _EVENT_TYPES: Final = frozenset(EVENT_CLASSES.values())
 _TICK: Final = 0.1  # seconds between the flusher's checks
 _RETRY: Final = 1.0  # seconds between write attempts after an error
 _REPORT_EVERY: Final = 30.0  # seconds between repeated error events while writes fail
-
-
-class RecordingError(UpbitWSError):
-    """Writing the recording failed; the recorder keeps what it holds and retries."""
 
 
 def _safe_url(url: str) -> str:

@@ -106,3 +106,6 @@ class FileWriter:
             # its buffer may not be writable either: the reader then sees a truncated tail
             with contextlib.suppress(OSError):
                 file.close()
+            if self.size == 0 and self.path is not None:  # not even its header got out
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
