@@ -81,6 +81,7 @@ from upbitws.protocol.subscriptions import (
     ticker,
     trade,
 )
+from upbitws.recording import Recorder, replay
 
 __version__ = "0.1.0"
 
@@ -124,6 +125,7 @@ __all__ = [
     "RateLimitedError",
     "Reconnected",
     "Reconnecting",
+    "Recorder",
     "RecoveredTrade",
     "RequestRejectedError",
     "RetriesExhaustedError",
@@ -151,6 +153,7 @@ __all__ = [
     "my_asset",
     "my_order",
     "orderbook",
+    "replay",
     "ticker",
     "to_dict",
     "trade",

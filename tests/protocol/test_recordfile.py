@@ -256,3 +256,44 @@ def test_trade_copies_nobody_names_are_pruned_after_the_horizon() -> None:
     assert index.resolve(*_marker(old)) is None
     assert index.resolve(*_marker(new)) == (150, new)
     index.prune(10**12)  # nothing left: nothing to do
+
+
+# -- batches ------------------------------------------------------------------------------------
+
+
+def test_a_batch_gives_back_its_entries_in_order() -> None:
+    from upbitws.protocol.recordfile import (
+        E_DELIVERED,
+        E_EVENT,
+        E_FRAME,
+        E_REQUEST,
+        decode_batch,
+        encode_batch,
+    )
+
+    kinds = bytes([E_REQUEST, E_FRAME, E_FRAME, E_DELIVERED, E_EVENT])
+    body = encode_batch(
+        kinds,
+        1_000,
+        [1, 2],
+        [10, 20],
+        [b'{"type":"trade"}', '{"text":"frame"}'],
+        [("trade", "KRW-BTC", 5, "REALTIME", 42)],
+        [(E_REQUEST, 1, 7, 8, "[...]"), (E_EVENT, 9, {"event": "Connected"})],
+    )
+    assert decode_batch(body) == [
+        (E_REQUEST, 1, 7, 8, "[...]"),
+        (E_FRAME, 1, 1_010, 10, b'{"type":"trade"}'),  # wall = monotonic + offset
+        (E_FRAME, 2, 1_020, 20, '{"text":"frame"}'),  # a text frame stays text
+        (E_DELIVERED, None, "trade", "KRW-BTC", 5, "REALTIME", 42),
+        (E_EVENT, 9, {"event": "Connected"}),
+    ]
+
+
+def test_a_batch_without_its_columns_is_refused() -> None:
+    from upbitws.protocol.recordfile import decode_batch
+
+    with pytest.raises(RecordingFormatError, match="without its columns"):
+        decode_batch(msgspec.msgpack.encode([1, 2, 3]))
+    with pytest.raises(RecordingFormatError, match="without its columns"):
+        decode_batch(msgspec.msgpack.encode({"kinds": b""}))

@@ -8,9 +8,11 @@ they sort by time (:func:`file_name`). Each file is one zstd stream; its decompr
 
 * :data:`HEADER` — JSON: format version, upbitws version, subscriptions, options (never a
   credential), the file's part number. Always the first record.
-* :data:`BATCH` — msgpack: a list of entries in the order they happened (see the ``E_*``
-  constants): frames as received, requests sent, connections opened, lifecycle events,
-  delivery markers (what the consumer got, where) and recovered trades.
+* :data:`BATCH` — msgpack, column-wise (:func:`encode_batch`): entries in the order they
+  happened (see the ``E_*`` constants): frames as received, requests sent, connections
+  opened, lifecycle events, delivery markers (what the consumer got, where) and recovered
+  trades. Columns, not one tuple per entry, because the recorder builds them on the live
+  path: a frame costs four list appends and a clock read, a marker two appends.
 * :data:`END` — JSON: written by a clean close. A file without it was cut short (a crash,
   SIGKILL); it is still readable up to its last complete record.
 
@@ -24,11 +26,14 @@ import json
 import re
 import struct
 import zlib
+from array import array
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
+
+import msgspec
 
 from upbitws.exceptions import ConfigurationError, RecordingFormatError
 
@@ -49,6 +54,8 @@ __all__ = [
     "RecordParser",
     "RecordingFormatError",
     "RotationPolicy",
+    "decode_batch",
+    "encode_batch",
     "encode_record",
     "file_name",
     "is_recording_name",
@@ -64,10 +71,12 @@ END: Final = 3
 _KINDS: Final = frozenset({HEADER, BATCH, END})
 
 #: ``(E_FRAME, conn, wall_ns, mono_ns, data)``: a frame as received (``bytes`` for a binary
-#: frame, ``str`` for a text frame), after permessage-deflate decompression.
+#: frame, ``str`` for a text frame), after permessage-deflate decompression. ``wall_ns`` is
+#: ``mono_ns`` plus the batch's wall-minus-monotonic offset (sampled when it is written).
 E_FRAME: Final = 0
-#: ``(E_DELIVERED, wall_ns, type, code, timestamp, stream_type, sequential_id)``: the consumer
-#: got the message with these keys, decoded from a frame recorded before this entry.
+#: ``(E_DELIVERED, None, type, code, timestamp, stream_type, sequential_id)``: the consumer
+#: got the message with these keys, decoded from a frame recorded before this entry (its
+#: time is its frame's receive time).
 E_DELIVERED: Final = 1
 #: ``(E_RECOVERED, wall_ns, trade_json)``: the consumer got a trade recovered from REST.
 E_RECOVERED: Final = 2
@@ -87,6 +96,58 @@ _NAME: Final = re.compile(r"^upbitws-(\d{8}T\d{6}\d{3}Z)(?:-(\d+))?\.rec\.zst$")
 def encode_record(kind: int, body: bytes) -> bytes:
     """One framed record."""
     return _HEAD.pack(len(body), kind, zlib.crc32(body)) + body
+
+
+_BATCH_KEYS: Final = ("kinds", "offset", "conn", "mono", "frames", "markers", "others")
+
+
+def encode_batch(
+    kinds: bytes,
+    offset_ns: int,
+    conns: Sequence[int],
+    monos: Sequence[int],
+    frames: Sequence[bytes | str],
+    markers: Sequence[tuple[str, str, int, Any, int]],
+    others: Sequence[tuple[Any, ...]],
+) -> bytes:
+    """One batch body. ``kinds`` holds an ``E_*`` byte per entry, in order; the frames'
+    columns (connection, monotonic ns, data), the markers and the other entries (tuples as
+    documented at the ``E_*`` constants) are each in that order."""
+    return msgspec.msgpack.encode(
+        {
+            "kinds": bytes(kinds),
+            "offset": offset_ns,
+            "conn": array("q", conns).tobytes(),
+            "mono": array("q", monos).tobytes(),
+            "frames": frames,
+            "markers": markers,
+            "others": others,
+        }
+    )
+
+
+def decode_batch(body: bytes) -> list[tuple[Any, ...]]:
+    """The entries of a batch body, in order, as the tuples documented at ``E_*``."""
+    data = msgspec.msgpack.decode(body)
+    if not isinstance(data, dict) or any(key not in data for key in _BATCH_KEYS):
+        raise RecordingFormatError("a batch record without its columns")
+    conns, monos = array("q"), array("q")
+    conns.frombytes(data["conn"])
+    monos.frombytes(data["mono"])
+    frames, offset = data["frames"], data["offset"]
+    markers, others = iter(data["markers"]), iter(data["others"])
+    out: list[tuple[Any, ...]] = []
+    f = 0
+    for kind in data["kinds"]:
+        if kind == E_FRAME:
+            mono = monos[f]
+            out.append((E_FRAME, conns[f], mono + offset, mono, frames[f]))
+            f += 1
+        elif kind == E_DELIVERED:
+            out.append((E_DELIVERED, None, *next(markers)))
+        else:
+            out.append(tuple(next(others)))
+    return out
 
 
 def file_name(now_ns: int, clash: int = 0) -> str:

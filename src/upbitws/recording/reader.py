@@ -18,6 +18,7 @@ from upbitws.protocol.recordfile import (
     BATCH,
     HEADER,
     RecordParser,
+    decode_batch,
     is_recording_name,
     parse_header,
 )
@@ -28,7 +29,6 @@ __all__ = ["RecordingPath", "RecordingReader", "recording_files"]
 log = logging.getLogger("upbitws.recording")
 
 _CHUNK: Final = 1 << 20
-_DECODE_BATCH: Final = msgspec.msgpack.Decoder().decode
 
 
 RecordingPath = str | Path | list[Path]
@@ -90,8 +90,8 @@ class RecordingReader:
                         yield "header", header
                     elif kind == BATCH:
                         try:
-                            entries = _DECODE_BATCH(body)
-                        except msgspec.DecodeError as exc:
+                            entries = decode_batch(body)
+                        except (msgspec.DecodeError, RecordingFormatError) as exc:
                             self._warn(file, f"undecodable batch skipped: {exc}")
                             continue
                         yield "entries", entries

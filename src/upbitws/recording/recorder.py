@@ -34,12 +34,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 from urllib.parse import urlsplit, urlunsplit
-
-import msgspec
 
 from upbitws.client.events import ErrorOccurred
 from upbitws.client.state import MarketState
@@ -59,6 +58,7 @@ from upbitws.protocol.recordfile import (
     FORMAT_VERSION,
     FlushPolicy,
     RotationPolicy,
+    encode_batch,
 )
 from upbitws.recording._serial import (
     EVENT_CLASSES,
@@ -87,6 +87,35 @@ def _safe_url(url: str) -> str:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+_trade_marker: Final = attrgetter("type", "code", "timestamp", "stream_type", "sequential_id")
+
+
+def _marker(message: Any) -> tuple[str, str, int, Any, int]:
+    return (
+        message.type,
+        getattr(message, "code", ""),
+        message.timestamp,
+        getattr(message, "stream_type", None),
+        0,
+    )
+
+
+def _frame_tap(
+    kinds: bytearray, conns: list[int], monos: list[int], frames: list[Any]
+) -> Callable[[int, Any], None]:
+    """``frame(conn, data)``: four appends and a clock read per frame (the hot path)."""
+    kind, conn_, mono_, data_ = kinds.append, conns.append, monos.append, frames.append
+    clock = time.monotonic_ns
+
+    def frame(conn: int, data: Any) -> None:
+        kind(E_FRAME)
+        conn_(conn)
+        mono_(clock())
+        data_(data)
+
+    return frame
 
 
 class Recorder:
@@ -122,7 +151,16 @@ class Recorder:
         self._resume = resume
         self._max_backlog = int(max_backlog_mb * 1_000_000)
         self._level = level
-        self._entries: list[tuple[Any, ...]] = []
+        # What happened since the last batch, column-wise (cheap on the live path): one kind
+        # byte per entry in order; frames' connection, monotonic time and data; the messages
+        # the consumer got (markers are made from them when the batch is written); the rest.
+        self._kinds = bytearray()
+        self._conns: list[int] = []
+        self._monos: list[int] = []
+        self._frames: list[Any] = []
+        self._delivered: list[Any] = []
+        self._others: list[tuple[Any, ...]] = []
+        self.frame = _frame_tap(self._kinds, self._conns, self._monos, self._frames)
         self._oldest: float | None = None
         self._backlog: deque[bytes] = deque()
         self._lock = threading.Lock()  # one writer at a time (a cancelled flush may still run)
@@ -132,7 +170,7 @@ class Recorder:
         self._reported_at = 0.0
         self._events: deque[ErrorOccurred] = deque()
         self._callbacks: list[Callable[[Any], Any]] = []
-        self._conns = 0
+        self._conn_count = 0
         self._writer: FileWriter | None = None
         self._runner: asyncio.Task[None] | None = None
         self._closed = False
@@ -143,15 +181,19 @@ class Recorder:
     # -- the tap (called by the connections) --------------------------------------------------
 
     def opened(self, endpoint: str, url: str) -> int:
-        self._conns += 1
-        self._entries.append((E_OPENED, self._conns, time.time_ns(), endpoint, _safe_url(url)))
-        return self._conns
+        self._conn_count += 1
+        conn = self._conn_count
+        self._other((E_OPENED, conn, time.time_ns(), endpoint, _safe_url(url)))
+        return conn
 
-    def frame(self, conn: int, data: Any) -> None:
-        self._entries.append((E_FRAME, conn, time.time_ns(), time.monotonic_ns(), data))
+    # ``frame(conn, data)`` is a closure set in __init__ (_frame_tap): the hot path.
 
     def request(self, conn: int, text: str) -> None:
-        self._entries.append((E_REQUEST, conn, time.time_ns(), time.monotonic_ns(), text))
+        self._other((E_REQUEST, conn, time.time_ns(), time.monotonic_ns(), text))
+
+    def _other(self, entry: tuple[Any, ...]) -> None:
+        self._kinds.append(entry[0])
+        self._others.append(entry)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -306,44 +348,21 @@ class Recorder:
     async def __anext__(self) -> Any:
         while self._events:
             event = self._events.popleft()
-            self._entries.append((E_EVENT, time.time_ns(), event_to_dict(event)))
+            self._other((E_EVENT, time.time_ns(), event_to_dict(event)))
             await self._call(event)
             if self._stream.options.include_events:
                 return event
         item = await self._stream.__anext__()
         cls = type(item)
-        if cls is Trade:
-            self._entries.append(
-                (
-                    E_DELIVERED,
-                    time.time_ns(),
-                    "trade",
-                    item.code,
-                    item.timestamp,
-                    item.stream_type,
-                    item.sequential_id,
-                )
-            )
-        elif cls in _EVENT_TYPES:
-            pass  # recorded by _stream_event, called in order by the stream's iteration
-        elif cls is RecoveredTrade:
-            self._entries.append((E_RECOVERED, time.time_ns(), encode(item)))
-        else:
-            self._entries.append(
-                (
-                    E_DELIVERED,
-                    time.time_ns(),
-                    item.type,
-                    getattr(item, "code", ""),
-                    item.timestamp,
-                    getattr(item, "stream_type", None),
-                    0,
-                )
-            )
+        if cls is RecoveredTrade:
+            self._other((E_RECOVERED, time.time_ns(), encode(item)))
+        elif cls not in _EVENT_TYPES:  # events: recorded by _stream_event, in order
+            self._kinds.append(E_DELIVERED)
+            self._delivered.append(item)
         return item
 
     async def _stream_event(self, event: Any) -> None:
-        self._entries.append((E_EVENT, time.time_ns(), event_to_dict(event)))
+        self._other((E_EVENT, time.time_ns(), event_to_dict(event)))
         await self._call(event)
 
     async def _call(self, event: Any) -> None:
@@ -384,9 +403,10 @@ class Recorder:
         while True:
             await asyncio.sleep(_TICK)
             now = time.monotonic()
-            if self._entries and self._oldest is None:
+            held = len(self._kinds)
+            if held and self._oldest is None:
                 self._oldest = now
-            if not policy.due(now, self._oldest, len(self._entries)) and not self._backlog:
+            if not policy.due(now, self._oldest, held) and not self._backlog:
                 continue
             self._take()
             if self._failing_since is not None and now < self._next_attempt:
@@ -395,11 +415,21 @@ class Recorder:
 
     def _take(self) -> None:
         """Move the held entries into the backlog as one encoded batch."""
-        entries, self._entries = self._entries, []
         self._oldest = None
-        if not entries:
+        if not self._kinds:
             return
-        body = msgspec.msgpack.encode(entries)
+        kinds = bytes(self._kinds)
+        del self._kinds[:]
+        conns, monos, frames = self._conns[:], self._monos[:], self._frames[:]
+        delivered, others = self._delivered[:], self._others[:]
+        for column in (self._conns, self._monos, self._frames, self._delivered, self._others):
+            column.clear()  # in place: the frame tap holds their append methods
+        offset = time.time_ns() - time.monotonic_ns()
+        markers = [
+            _trade_marker(m) if type(m) is Trade else _marker(m)
+            for m in delivered
+        ]
+        body = encode_batch(kinds, offset, conns, monos, frames, markers, others)
         with self._lock:
             self._take_locked(body)
 

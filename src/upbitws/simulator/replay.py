@@ -43,6 +43,7 @@ from upbitws.protocol.recordfile import (
     HEADER,
     DeliveryIndex,
     RecordParser,
+    decode_batch,
     is_recording_name,
     parse_header,
 )
@@ -123,7 +124,7 @@ def _timeline(files: list[Path]) -> Iterator[tuple[int, Any]]:
             continue
         if kind != BATCH or index is None:
             continue
-        for entry in msgspec.msgpack.decode(body):
+        for entry in decode_batch(body):
             tag = entry[0]
             if tag == E_OPENED:
                 if entry[3] == "public":
@@ -142,7 +143,7 @@ def _timeline(files: list[Path]) -> Iterator[tuple[int, Any]]:
             elif tag == E_DELIVERED and entry[2] == "trade":
                 found = index.resolve(*entry[2:7])
                 if found is not None:
-                    yield entry[1], found[1]
+                    yield found  # at its frame's receive time
             elif tag == E_RECOVERED:
                 yield entry[1], decode(entry[2])[0]
 

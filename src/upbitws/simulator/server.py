@@ -33,8 +33,8 @@ from upbitws.simulator.engine import Exchange
 from upbitws.simulator.faults import Fault, FaultBook
 from upbitws.simulator.frames import trade_frame
 from upbitws.simulator.limits import KeyedWindow
-from upbitws.simulator.requests import ERROR_MESSAGES
 from upbitws.simulator.replay import replay_exchange
+from upbitws.simulator.requests import ERROR_MESSAGES
 from upbitws.simulator.rest import RestRoutes, json_response
 from upbitws.simulator.session import Session
 from upbitws.simulator.stats import Stats
