@@ -65,6 +65,7 @@ async def _consume(url: str, out: Path | None) -> dict[str, float]:
     )
     n = 0
     first = 0.0
+    cpu = 0.0
     source: Any = stream if out is None else Recorder(stream, out)
     async with source:
         async for item in source:
@@ -72,12 +73,19 @@ async def _consume(url: str, out: Path | None) -> dict[str, float]:
             if cls is Trade:
                 if n == 0:
                     first = time.perf_counter()
+                    cpu = time.process_time()
                 n += 1
             elif cls is Disconnected:
                 break
         streamed = time.perf_counter() - first
     closed = time.perf_counter() - first
-    return {"messages": n, "rate": (n - 1) / streamed, "rate_incl_close": (n - 1) / closed}
+    cpu = time.process_time() - cpu  # every thread: the compression worker's time included
+    return {
+        "messages": n,
+        "rate": (n - 1) / streamed,
+        "rate_incl_close": (n - 1) / closed,
+        "cpu_us": cpu / (n - 1) * 1e6,
+    }
 
 
 def _size(path: Path) -> int:
@@ -106,7 +114,8 @@ def main(out_dir: Path) -> None:
             rows = sum(summary.rows.values())
             exports.append(rows / (time.perf_counter() - started))
             print(
-                f"  repeat {i + 1}: off {off[-1]['rate']:,.0f}/s, on {on[-1]['rate']:,.0f}/s, "
+                f"  repeat {i + 1}: off {off[-1]['rate']:,.0f}/s {off[-1]['cpu_us']:.2f} µs, "
+                f"on {on[-1]['rate']:,.0f}/s {on[-1]['cpu_us']:.2f} µs, "
                 f"{sizes[-1]:.1f} B/msg, replay {replays[-1]:,.0f}/s, export {exports[-1]:,.0f}"
                 " rows/s"
             )
@@ -119,6 +128,7 @@ def main(out_dir: Path) -> None:
         return statistics.median(r[key] for r in rows)
 
     ratios = [b["rate"] / a["rate"] for a, b in zip(off, on, strict=True)]
+    cpu_ratios = [a["cpu_us"] / b["cpu_us"] for a, b in zip(off, on, strict=True)]
     result = {
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "python": platform.python_version(),
@@ -130,6 +140,9 @@ def main(out_dir: Path) -> None:
         "ratio": statistics.median(ratios),
         "ratio_min": min(ratios),
         "ratio_max": max(ratios),
+        "cpu_us_off": med(off, "cpu_us"),
+        "cpu_us_on": med(on, "cpu_us"),
+        "cpu_ratio": statistics.median(cpu_ratios),
         "bytes_per_message": statistics.median(sizes),
         "replay_rate": statistics.median(replays),
         "export_rows_per_s": statistics.median(exports),
@@ -149,6 +162,9 @@ def main(out_dir: Path) -> None:
         f"| msgs/s, recording on |  | {r['on_rate']:,.0f} |",
         f"| on / off | ≥ 0.85x | {r['ratio']:.2f}x ({r['ratio_min']:.2f}–{r['ratio_max']:.2f}) |",
         f"| msgs/s on, incl. the final write |  | {r['on_rate_incl_close']:,.0f} |",
+        f"| CPU µs per message, off / on (all threads) |  | {r['cpu_us_off']:.2f} / "
+        f"{r['cpu_us_on']:.2f} |",
+        f"| off / on CPU per message (load-independent) | ≥ 0.85x | {r['cpu_ratio']:.2f}x |",
         f"| bytes per message on disk |  | {r['bytes_per_message']:.1f} |",
         f"| replay msgs/s (as fast as possible) | ≥ live ({r['off_rate']:,.0f}) "
         f"| {r['replay_rate']:,.0f} |",

@@ -324,19 +324,29 @@ class DeliveryIndex:
         self._horizon = horizon_ns
         self._trades: dict[tuple[str, int], list[tuple[int, Any]]] = {}
         self._others: dict[tuple[str, str], deque[tuple[int, Any]]] = {}
+        self._names: dict[type, str] = {}  # ``type`` is a property: read it once per class
         self.unresolved = 0
 
     def _conflates(self, type_: str) -> bool:
         return self._conflate and (type_ in ("ticker", "orderbook") or type_.startswith("candle."))
 
     def add(self, messages: Iterable[Any], at_ns: int) -> None:
+        names = self._names
         for message in messages:
-            if getattr(message, "stream_type", None) is None:
-                continue  # status, error, subscription-list frames are never delivered
-            type_ = message.type
+            cls = type(message)
+            type_ = names.get(cls)
+            if type_ is None:
+                # status, error, subscription-list frames (no stream_type) are never delivered
+                type_ = names[cls] = message.type if hasattr(message, "stream_type") else ""
+            if not type_:
+                continue
             if type_ == "trade":
                 key = (message.code, message.sequential_id)
-                self._trades.setdefault(key, []).append((at_ns, message))
+                copies = self._trades.get(key)
+                if copies is None:
+                    self._trades[key] = [(at_ns, message)]
+                else:
+                    copies.append((at_ns, message))
             else:
                 other = (type_, getattr(message, "code", ""))
                 self._others.setdefault(other, deque(maxlen=100_000)).append((at_ns, message))
@@ -364,10 +374,10 @@ class DeliveryIndex:
             )
 
         if type_ == "trade":
-            copies = self._trades.get((code, sequential_id), ())
-            for at, message in copies:
-                if matches(message):
-                    del self._trades[(code, sequential_id)]
+            key = (code, sequential_id)
+            for at, message in self._trades.get(key, ()):
+                if message.timestamp == timestamp and message.stream_type == stream_type:
+                    del self._trades[key]
                     return at, message
             self.unresolved += 1
             return None

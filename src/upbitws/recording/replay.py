@@ -75,6 +75,7 @@ class Replay:
         self._state = MarketState()
         self._items: Iterator[tuple[int, Any]] | None = None
         self._pace: tuple[int, float] | None = None  # (first wall ns, monotonic start)
+        self._names: dict[type, str] = {}
         self.unresolved = 0
 
     # -- like a Stream ----------------------------------------------------------------------
@@ -260,15 +261,17 @@ class Replay:
         counters = self._counters
         cls = type(item)
         if cls in _EVENT_TYPES:
-            name = cls.__name__
-            if name == "GapDetected":
+            event = cls.__name__
+            if event == "GapDetected":
                 counters.gaps_opened += 1
-            elif name == "GapFilled":
+            elif event == "GapFilled":
                 counters.gaps_filled += 1
-            elif name == "GapUnrecoverable":
+            elif event == "GapUnrecoverable":
                 counters.gaps_unrecoverable += 1
             return
-        name = item.type
+        name: str | None = self._names.get(cls)
+        if name is None:
+            name = self._names[cls] = item.type  # a property: read once per class
         counters.received[name] = counters.received.get(name, 0) + 1
         if isinstance(item, Trade):
             self._state.add_trade(item)
