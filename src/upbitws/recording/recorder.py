@@ -218,8 +218,16 @@ class Recorder:
             raise StreamClosedError("a recorder can be started once")
         stream = self._stream
         header = self._header()
-        if self._resume:
-            await asyncio.to_thread(self._continue, header)
+        if self._resume:  # reading is blocking: a worker thread; the stream is told here
+            marks = await asyncio.to_thread(self._continue)
+            for code, (mark, known) in sorted(marks.items()):
+                stream.resume_trades(code, mark, known=known)
+                self.resumed[code] = mark
+            if marks:
+                header["resumed"] = {
+                    c: [m.sequential_id, m.trade_timestamp] for c, m in self.resumed.items()
+                }
+                log.info("recording: continuing %s from %s", self.directory, self.resumed)
         stream.options = dataclasses.replace(stream.options, tap=self)
         self._writer = FileWriter(self.directory, header, self._rotation, self._level)
         self._runner = asyncio.create_task(self._run(), name="upbitws-recorder")
@@ -289,14 +297,15 @@ class Recorder:
 
     # -- resume -------------------------------------------------------------------------------
 
-    def _continue(self, header: dict[str, Any]) -> None:
-        """Blocking: read the recording already in the directory, resume its trade tapes."""
+    def _continue(self) -> dict[str, tuple[TradeMark, set[int]]]:
+        """Blocking: the recording already in the directory; per trade code, its last
+        recorded trade and the ids of that trade's millisecond."""
         if not self.directory.is_dir():
-            return
+            return {}
         try:
             files = recording_files(self.directory)
         except ConfigurationError:
-            return  # an empty or unrelated directory: a new recording
+            return {}  # an empty or unrelated directory: a new recording
         reader = RecordingReader(files[-1])
         previous: dict[str, Any] | None = None
         with contextlib.suppress(StopIteration):
@@ -309,7 +318,7 @@ class Recorder:
                     previous = next(iter(headers))[1]
                     break
         if previous is None:
-            return
+            return {}
         theirs = subscriptions_from_list(previous["subscriptions"], previous["format"])
         if theirs != self._stream.subscriptions:
             raise ConfigurationError(
@@ -319,7 +328,7 @@ class Recorder:
         keys = self._stream.subscriptions.keys()
         codes = {code for type_, code in keys if type_ == "trade"}
         if not codes:
-            return
+            return {}
         last: dict[str, Trade[Any]] = {}
         same_ms: dict[str, set[int]] = {}
         for tail in (files[-2:], files):
@@ -335,14 +344,13 @@ class Recorder:
                 last[item.code] = item
             if set(last) == codes or tail is files:
                 break
-        for code, trade in sorted(last.items()):
-            mark = TradeMark(trade.sequential_id, trade.trade_timestamp)
-            self._stream.resume_trades(code, mark, known=same_ms[code] - {trade.sequential_id})
-            self.resumed[code] = mark
-        header["resumed"] = {
-            c: [m.sequential_id, m.trade_timestamp] for c, m in self.resumed.items()
+        return {
+            code: (
+                TradeMark(trade.sequential_id, trade.trade_timestamp),
+                same_ms[code] - {trade.sequential_id},
+            )
+            for code, trade in last.items()
         }
-        log.info("recording: continuing %s from %s", self.directory, self.resumed)
 
     # -- the consumer's side -----------------------------------------------------------------
 
