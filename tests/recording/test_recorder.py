@@ -217,3 +217,37 @@ async def test_a_missing_extra_is_explained(tmp_path: Path) -> None:
     assert b"Traceback" not in stderr
     with pytest.raises(MissingExtraError):
         raise MissingExtraError("recording and replay", "record")  # the class the CLI prints
+
+
+async def test_private_types_subscribed_later_without_consent_are_not_recorded(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "public"
+    got: list[Any] = []
+    async with Simulator(seed=4, markets=["KRW-BTC"], trade_rate=5.0) as sim:
+        creds = upbitws.Credentials(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
+        stream = upbitws.connect(
+            [upbitws.trade("KRW-BTC")],
+            url=sim.ws_url,
+            private_url=sim.private_ws_url,
+            credentials=creds,
+        )
+        async with Recorder(stream, out) as recorder:
+            await recorder.stream.subscribe(upbitws.my_order())
+            async with asyncio.timeout(10):
+                async for item in recorder:
+                    got.append(item)
+                    if len(got) == 5:
+                        sim.place_order("KRW-BTC", "bid", "limit", price="1000", volume="0.001")
+                    if getattr(item, "type", None) == "myOrder":
+                        break
+    from upbitws.recording._zstd import zstd
+
+    raw = b"".join(
+        zstd().ZstdDecompressor().decompressobj().decompress(f.read_bytes())
+        for f in recording_files(out)
+    )
+    assert b"myOrder" not in raw
+    replayed = list(replay(out))
+    assert replayed
+    assert all(getattr(i, "type", "trade") == "trade" for i in replayed)

@@ -45,7 +45,7 @@ from upbitws.client.state import MarketState
 from upbitws.client.stats import StatsSnapshot
 from upbitws.client.stream import Stream
 from upbitws.exceptions import ConfigurationError, RecordingError, StreamClosedError
-from upbitws.models import RecoveredTrade, Trade
+from upbitws.models import Announcement, MyAsset, MyOrder, RecoveredTrade, Trade
 from upbitws.protocol.backfill import TradeMark
 from upbitws.protocol.codec import encode
 from upbitws.protocol.recordfile import (
@@ -89,6 +89,8 @@ def _safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+#: Private messages subscribed later without consent: their frames are not recorded either.
+_PRIVATE_CLASSES: Final = frozenset({MyOrder, MyAsset, Announcement})
 _trade_keys: Final = attrgetter("code", "timestamp", "stream_type", "sequential_id")
 
 
@@ -114,6 +116,8 @@ def _frame_tap(
     clock = time.monotonic_ns
 
     def frame(conn: int, data: Any) -> None:
+        if conn < 0:
+            return  # a private connection recorded without consent (Recorder.opened)
         kind(E_FRAME)
         conn_(conn)
         mono_(clock())
@@ -150,6 +154,7 @@ class Recorder:
         self._stream = stream
         self.directory = Path(directory)
         self._include_private = include_private
+        self._unmarked = _EVENT_TYPES | (frozenset() if include_private else _PRIVATE_CLASSES)
         self._rotation = RotationPolicy(rotate_minutes, rotate_mb)
         self._flush = flush or FlushPolicy()
         self._resume = resume
@@ -187,13 +192,17 @@ class Recorder:
     def opened(self, endpoint: str, url: str) -> int:
         self._conn_count += 1
         conn = self._conn_count
+        if endpoint != "public" and not self._include_private:
+            # private types subscribed later (Stream.subscribe) without consent: not recorded
+            return -conn
         self._other((E_OPENED, conn, time.time_ns(), endpoint, _safe_url(url)))
         return conn
 
     # ``frame(conn, data)`` is a closure set in __init__ (_frame_tap): the hot path.
 
     def request(self, conn: int, text: str) -> None:
-        self._other((E_REQUEST, conn, time.time_ns(), time.monotonic_ns(), text))
+        if conn > 0:
+            self._other((E_REQUEST, conn, time.time_ns(), time.monotonic_ns(), text))
 
     def _other(self, entry: tuple[Any, ...]) -> None:
         self._kinds.append(entry[0])
@@ -368,7 +377,7 @@ class Recorder:
         cls = type(item)
         if cls is RecoveredTrade:
             self._other((E_RECOVERED, time.time_ns(), encode(item)))
-        elif cls not in _EVENT_TYPES:  # events: recorded by _stream_event, in order
+        elif cls not in self._unmarked:  # events: recorded by _stream_event, in order
             self._kinds.append(E_DELIVERED)
             self._delivered.append(item)
         return item
