@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -20,17 +21,18 @@ from upbitws.simulator import Simulator
 
 CODES = ("KRW-BTC", "KRW-ETH")
 
-#: The query shown in docs/recording.md and the README.
-VWAP_SQL = """
-SELECT code,
-       time_bucket(INTERVAL 1 minute, exchange_time) AS minute,
-       count(*) AS trades,
-       sum(trade_volume) AS volume,
-       sum(trade_price::DOUBLE * trade_volume::DOUBLE) / sum(trade_volume::DOUBLE) AS vwap
-FROM read_parquet('{out}/trade/*/*.parquet', hive_partitioning = true)
-GROUP BY ALL
-ORDER BY code, minute
-"""
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _queries(out: Path) -> list[str]:
+    """The DuckDB queries the README and docs/recording.md show, pointed at ``out``."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    inline = re.search(r"`(SELECT code, time_bucket.*?)`", readme)
+    assert inline is not None, "the README shows no VWAP query"
+    docs = (ROOT / "docs" / "recording.md").read_text(encoding="utf-8")
+    block = re.search(r"```sql\n(.*?)```", docs, re.S)
+    assert block is not None, "docs/recording.md shows no SQL block"
+    return [q.replace("pq/", f"{out}/") for q in (inline.group(1), block.group(1))]
 
 
 async def _record(out: Path, seconds: float = 2.5) -> None:
@@ -132,10 +134,15 @@ async def test_the_duckdb_vwap_query_matches_python(tmp_path: Path) -> None:
     await _record(rec, seconds=1.5)
     await asyncio.to_thread(to_parquet, rec, out)
 
+    readme_sql, docs_sql = _queries(out)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    got = con.sql(VWAP_SQL.format(out=out)).fetchall()
+    shown = con.sql(readme_sql).fetchall()
+    con.execute(docs_sql.split(";", 1)[0])  # the SET that starts the docs' block
+    got = con.sql(docs_sql.split(";", 1)[1].strip().rstrip(";")).fetchall()
     con.close()
+    assert [(c, m, n) for c, m, n, _ in shown] == [(c, m, n) for c, m, n, _, _ in got]
+    assert [v for *_, v in shown] == pytest.approx([v for *_, v in got], rel=1e-12)
 
     buckets: dict[tuple[str, int], list[Trade[Decimal]]] = defaultdict(list)
     for m in replay(rec, include_events=False):
