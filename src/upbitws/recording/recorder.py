@@ -144,7 +144,9 @@ class Recorder:
         resume: bool = True,
         flush: FlushPolicy | None = None,
         max_backlog_mb: float = 512.0,
-        level: int = 3,
+        # zstd level 1: on block-flushed market data it was both faster (364 vs 257 MB/s)
+        # and smaller (106 vs 124 kB) than level 3 here
+        level: int = 1,
     ) -> None:
         if not stream.subscriptions.private().is_empty and not include_private:
             raise ConfigurationError(

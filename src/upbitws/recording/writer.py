@@ -35,7 +35,7 @@ class FileWriter:
     """
 
     def __init__(
-        self, directory: Path, header: dict[str, Any], rotation: RotationPolicy, level: int = 3
+        self, directory: Path, header: dict[str, Any], rotation: RotationPolicy, level: int = 1
     ) -> None:
         self._zstd = zstd()
         self.directory = directory
