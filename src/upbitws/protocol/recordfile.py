@@ -320,7 +320,7 @@ class DeliveryIndex:
     """
 
     def __init__(self, *, conflate: bool, horizon_ns: int = 300_000_000_000) -> None:
-        self._conflate = conflate
+        self.conflate = conflate  # per file: a later file's header may say otherwise
         self._horizon = horizon_ns
         self._trades: dict[tuple[str, int], list[tuple[int, Any]]] = {}
         self._others: dict[tuple[str, str], deque[tuple[int, Any]]] = {}
@@ -328,7 +328,7 @@ class DeliveryIndex:
         self.unresolved = 0
 
     def _conflates(self, type_: str) -> bool:
-        return self._conflate and (type_ in ("ticker", "orderbook") or type_.startswith("candle."))
+        return self.conflate and (type_ in ("ticker", "orderbook") or type_.startswith("candle."))
 
     def add(self, messages: Iterable[Any], at_ns: int) -> None:
         names = self._names
@@ -383,9 +383,10 @@ class DeliveryIndex:
             return None
         queue = self._others.get((type_, code))
         if queue:
-            positions = [i for i, (_, m) in enumerate(queue) if matches(m)]
-            if positions:
-                pick = positions[-1] if self._conflates(type_) else positions[0]
+            size = len(queue)
+            order = range(size - 1, -1, -1) if self._conflates(type_) else range(size)
+            pick = next((i for i in order if matches(queue[i][1])), None)
+            if pick is not None:
                 found = queue[pick]
                 for _ in range(pick + 1):
                     queue.popleft()

@@ -210,9 +210,10 @@ class Replay:
         frames = 0
         for kind, value in self._reader:
             if kind == "header":
+                conflate = bool(value.get("options", {}).get("conflate", True))
                 if index is None:
-                    conflate = bool(value.get("options", {}).get("conflate", True))
                     index = DeliveryIndex(conflate=conflate)
+                index.conflate = conflate
                 continue
             assert index is not None
             for entry in value:

@@ -118,9 +118,10 @@ def _timeline(files: list[Path]) -> Iterator[tuple[int, Any]]:
     index: DeliveryIndex | None = None
     for kind, body in _records(files):
         if kind == HEADER:
+            conflate = bool(parse_header(body).get("options", {}).get("conflate", True))
             if index is None:
-                conflate = bool(parse_header(body).get("options", {}).get("conflate", True))
                 index = DeliveryIndex(conflate=conflate)
+            index.conflate = conflate
             continue
         if kind != BATCH or index is None:
             continue
