@@ -8,6 +8,8 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import upbitws
 from upbitws.exceptions import ConfigurationError, RecordingFormatError
@@ -297,3 +299,25 @@ def test_a_batch_without_its_columns_is_refused() -> None:
         decode_batch(msgspec.msgpack.encode([1, 2, 3]))
     with pytest.raises(RecordingFormatError, match="without its columns"):
         decode_batch(msgspec.msgpack.encode({"kinds": b""}))
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+_bodies = st.lists(st.binary(max_size=64), min_size=1, max_size=8)
+
+
+@given(_bodies, st.data())
+def test_any_cut_reads_a_prefix_of_the_records_and_says_why(
+    bodies: list[bytes], data: st.DataObject
+) -> None:
+    records = [(HEADER, HEAD), *((BATCH, b) for b in bodies), (END, b"{}")]
+    stream = _stream(*records)
+    cut = data.draw(st.integers(min_value=0, max_value=len(stream)))
+    chunk = data.draw(st.integers(min_value=1, max_value=32))
+    parser = RecordParser()
+    got: list[tuple[int, bytes]] = []
+    for i in range(0, cut, chunk):
+        got += parser.feed(stream[i : min(i + chunk, cut)])
+    assert got == records[: len(got)]  # never a wrong record, never an exception
+    assert parser.error is None
+    assert (parser.end() is None) == (cut == len(stream))
