@@ -159,11 +159,13 @@ class Replay:
         return self
 
     def __next__(self) -> Any:
+        items = self._iterate()
         while True:
-            wall, item = next(self._iterate())
-            delay = self._delay(wall)
-            if delay > 0:
-                time.sleep(delay)
+            wall, item = next(items)
+            if self.speed is not None:
+                delay = self._delay(wall)
+                if delay > 0:
+                    time.sleep(delay)
             if type(item) in _EVENT_TYPES:
                 for callback in self._callbacks:
                     result = callback(item)
@@ -196,10 +198,12 @@ class Replay:
 
     def _generate(self) -> Iterator[tuple[int, Any]]:
         """``(wall_ns, item)`` for everything the live consumer got, filtered."""
-        for wall, item in self.delivered():
-            if self._wanted(item):
-                self._count(item)
-                yield wall, item
+        filtered = self._types is not None or self._codes is not None
+        count = self._count
+        for pair in self.delivered():
+            if not filtered or self._wanted(pair[1]):
+                count(pair[1])
+                yield pair
 
     def delivered(self) -> Iterator[tuple[int, Any]]:
         """Unfiltered ``(received_ns, item)``: receive time of a message's frame, delivery
