@@ -257,7 +257,7 @@ class FlushPolicy:
     """When the recorder writes what it holds: at most ``max_delay`` seconds after the oldest
     held entry (crash safety: SIGKILL loses at most that much) or at ``max_entries``."""
 
-    max_delay: float = 0.5
+    max_delay: float = 0.1  # also keeps the held frames and messages few (cache-friendly)
     max_entries: int = 20_000
 
     def __post_init__(self) -> None:

@@ -15,8 +15,8 @@ What goes into the recording (format: ``docs/recording.md``):
   (its frame is on disk already), each recovered trade in full, each lifecycle event, in
   the order the consumer got them. Replay uses them to give back exactly that sequence.
 
-Entries are held in memory and written at most :attr:`FlushPolicy.max_delay` after they
-happened (a zstd block flushed to the OS each time), by a worker thread. A write error (disk
+Entries are held in memory and written at most :attr:`FlushPolicy.max_delay` (0.1 s) after
+they happened (a zstd block flushed to the OS each time), by a worker thread. A write error (disk
 full, ...) becomes an :class:`ErrorOccurred` event for the consumer and a log line; the held
 entries are kept (up to ``max_backlog_mb``) and the write is retried every second into a new
 file. A recorder started on a directory that holds a recording of the same subscriptions
@@ -75,7 +75,7 @@ __all__ = ["Recorder"]
 log = logging.getLogger("upbitws.recording")
 
 _EVENT_TYPES: Final = frozenset(EVENT_CLASSES.values())
-_TICK: Final = 0.1  # seconds between the flusher's checks
+_TICK: Final = 0.05  # seconds between the flusher's checks
 _RETRY: Final = 1.0  # seconds between write attempts after an error
 _REPORT_EVERY: Final = 30.0  # seconds between repeated error events while writes fail
 
