@@ -63,11 +63,9 @@ from upbitws.protocol.recordfile import (
 from upbitws.recording._serial import (
     EVENT_CLASSES,
     event_to_dict,
-    subscriptions_from_list,
     subscriptions_to_list,
 )
-from upbitws.recording.reader import RecordingReader, recording_files
-from upbitws.recording.replay import Replay
+from upbitws.recording.resume import last_trades
 from upbitws.recording.writer import FileWriter
 
 __all__ = ["Recorder"]
@@ -230,7 +228,7 @@ class Recorder:
         stream = self._stream
         header = self._header()
         if self._resume:  # reading is blocking: a worker thread; the stream is told here
-            marks = await asyncio.to_thread(self._continue)
+            marks = await asyncio.to_thread(last_trades, self.directory, stream.subscriptions)
             for code, (mark, known) in sorted(marks.items()):
                 stream.resume_trades(code, mark, known=known)
                 self.resumed[code] = mark
@@ -307,61 +305,6 @@ class Recorder:
         }
 
     # -- resume -------------------------------------------------------------------------------
-
-    def _continue(self) -> dict[str, tuple[TradeMark, set[int]]]:
-        """Blocking: the recording already in the directory; per trade code, its last
-        recorded trade and the ids of that trade's millisecond."""
-        if not self.directory.is_dir():
-            return {}
-        try:
-            files = recording_files(self.directory)
-        except ConfigurationError:
-            return {}  # an empty or unrelated directory: a new recording
-        reader = RecordingReader(files[-1])
-        previous: dict[str, Any] | None = None
-        with contextlib.suppress(StopIteration):
-            kind, value = next(iter(reader))
-            previous = value if kind == "header" else None
-        if previous is None:
-            for file in reversed(files[:-1]):
-                headers = RecordingReader(file)
-                with contextlib.suppress(StopIteration):
-                    previous = next(iter(headers))[1]
-                    break
-        if previous is None:
-            return {}
-        theirs = subscriptions_from_list(previous["subscriptions"], previous["format"])
-        if theirs != self._stream.subscriptions:
-            raise ConfigurationError(
-                f"{self.directory} holds a recording of other subscriptions "
-                f"({sorted(theirs.keys())}); record into another directory"
-            )
-        keys = self._stream.subscriptions.keys()
-        codes = {code for type_, code in keys if type_ == "trade"}
-        if not codes:
-            return {}
-        last: dict[str, Trade[Any]] = {}
-        same_ms: dict[str, set[int]] = {}
-        for tail in (files[-2:], files):
-            last.clear()
-            same_ms.clear()
-            for _, item in Replay(tail, types=["trade"], include_events=False).delivered():
-                if not isinstance(item, Trade) or item.code not in codes:
-                    continue
-                prev = last.get(item.code)
-                if prev is None or prev.trade_timestamp != item.trade_timestamp:
-                    same_ms[item.code] = set()
-                same_ms[item.code].add(item.sequential_id)
-                last[item.code] = item
-            if set(last) == codes or tail is files:
-                break
-        return {
-            code: (
-                TradeMark(trade.sequential_id, trade.trade_timestamp),
-                same_ms[code] - {trade.sequential_id},
-            )
-            for code, trade in last.items()
-        }
 
     # -- the consumer's side -----------------------------------------------------------------
 
