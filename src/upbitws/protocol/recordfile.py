@@ -91,7 +91,7 @@ E_OPENED: Final = 5
 _HEAD: Final = struct.Struct("<IBI")
 #: A record larger than this is corruption, not data (a batch holds at most a second).
 MAX_RECORD: Final = 1 << 30
-_NAME: Final = re.compile(r"^upbitws-(\d{8}T\d{6}\d{3}Z)(?:-(\d+))?\.rec\.zst$")
+_NAME: Final = re.compile(r"^upbitws-\d{8}T\d{9}Z\.rec\.zst$")
 
 
 def encode_record(kind: int, body: bytes) -> bytes:
@@ -146,14 +146,12 @@ def decode_batch(body: bytes) -> list[tuple[Any, ...]]:
     return [pick(kind, other)() for kind in data["kinds"]]
 
 
-def file_name(now_ns: int, clash: int = 0) -> str:
-    """``upbitws-20261129T174112123Z.rec.zst`` (UTC, ms): names sort by time.
-
-    ``clash`` > 0 tells apart files opened within the same millisecond."""
+def file_name(now_ns: int) -> str:
+    """``upbitws-20261129T174112123Z.rec.zst`` (UTC, ms): names sort by time. (A writer whose
+    name is taken, two files in one millisecond, takes the next millisecond's.)"""
     moment = datetime.fromtimestamp(now_ns // 1_000_000 / 1000, tz=UTC)
     stamp = moment.strftime("%Y%m%dT%H%M%S") + f"{now_ns // 1_000_000 % 1000:03d}Z"
-    suffix = f"-{clash}" if clash else ""
-    return f"upbitws-{stamp}{suffix}.rec.zst"
+    return f"upbitws-{stamp}.rec.zst"
 
 
 def is_recording_name(name: str) -> bool:

@@ -62,10 +62,9 @@ class FileWriter:
     def _open(self, now: float) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = time.time_ns()
-        clash = 0
-        while (self.directory / file_name(stamp, clash)).exists():
-            clash += 1
-        path = self.directory / file_name(stamp, clash)
+        while (self.directory / file_name(stamp)).exists():
+            stamp += 1_000_000  # taken (two files in one ms): the next ms keeps names in order
+        path = self.directory / file_name(stamp)
         self._file = path.open("xb")
         self.path = path
         self._cobj = self._zstd.ZstdCompressor(level=self._level).compressobj()
