@@ -268,18 +268,20 @@ def test_a_batch_gives_back_its_entries_in_order() -> None:
         E_EVENT,
         E_FRAME,
         E_REQUEST,
+        E_TRADE,
         decode_batch,
         encode_batch,
     )
 
-    kinds = bytes([E_REQUEST, E_FRAME, E_FRAME, E_DELIVERED, E_EVENT])
+    kinds = bytes([E_REQUEST, E_FRAME, E_FRAME, E_TRADE, E_DELIVERED, E_EVENT])
     body = encode_batch(
         kinds,
         1_000,
         [1, 2],
         [10, 20],
         [b'{"type":"trade"}', '{"text":"frame"}'],
-        [("trade", "KRW-BTC", 5, "REALTIME", 42)],
+        [("KRW-BTC", 5, "REALTIME", 42)],
+        [("ticker", "KRW-BTC", 6, "REALTIME", 0)],
         [(E_REQUEST, 1, 7, 8, "[...]"), (E_EVENT, 9, {"event": "Connected"})],
     )
     assert decode_batch(body) == [
@@ -287,6 +289,7 @@ def test_a_batch_gives_back_its_entries_in_order() -> None:
         (E_FRAME, 1, 1_010, 10, b'{"type":"trade"}'),  # wall = monotonic + offset
         (E_FRAME, 2, 1_020, 20, '{"text":"frame"}'),  # a text frame stays text
         (E_DELIVERED, None, "trade", "KRW-BTC", 5, "REALTIME", 42),
+        (E_DELIVERED, None, "ticker", "KRW-BTC", 6, "REALTIME", 0),
         (E_EVENT, 9, {"event": "Connected"}),
     ]
 

@@ -47,6 +47,7 @@ __all__ = [
     "E_OPENED",
     "E_RECOVERED",
     "E_REQUEST",
+    "E_TRADE",
     "FORMAT_VERSION",
     "HEADER",
     "MAGIC",
@@ -87,6 +88,10 @@ E_EVENT: Final = 3
 E_REQUEST: Final = 4
 #: ``(E_OPENED, conn, wall_ns, endpoint, url)``: connection number ``conn`` opened.
 E_OPENED: Final = 5
+#: Only in a batch's ``kinds``: a delivery marker of a trade, stored without its type as
+#: ``(code, timestamp, stream_type, sequential_id)`` in the ``trades`` column (the recorder
+#: builds that column in one C-level pass); read back as an ``E_DELIVERED`` entry.
+E_TRADE: Final = 6
 
 _HEAD: Final = struct.Struct("<IBI")
 #: A record larger than this is corruption, not data (a batch holds at most a second).
@@ -99,7 +104,16 @@ def encode_record(kind: int, body: bytes) -> bytes:
     return _HEAD.pack(len(body), kind, zlib.crc32(body)) + body
 
 
-_BATCH_KEYS: Final = ("kinds", "offset", "conn", "mono", "frames", "markers", "others")
+_BATCH_KEYS: Final = (
+    "kinds",
+    "offset",
+    "conn",
+    "mono",
+    "frames",
+    "trades",
+    "markers",
+    "others",
+)
 
 
 def encode_batch(
@@ -108,12 +122,14 @@ def encode_batch(
     conns: Sequence[int],
     monos: Sequence[int],
     frames: Sequence[bytes | str],
+    trades: Sequence[tuple[str, int, Any, int]],
     markers: Sequence[tuple[str, str, int, Any, int]],
     others: Sequence[tuple[Any, ...]],
 ) -> bytes:
     """One batch body. ``kinds`` holds an ``E_*`` byte per entry, in order; the frames'
-    columns (connection, monotonic ns, data), the markers and the other entries (tuples as
-    documented at the ``E_*`` constants) are each in that order."""
+    columns (connection, monotonic ns, data), the trade markers (:data:`E_TRADE`), the
+    other markers and the other entries (tuples as documented at the ``E_*`` constants)
+    are each in that order."""
     return msgspec.msgpack.encode(
         {
             "kinds": bytes(kinds),
@@ -121,6 +137,7 @@ def encode_batch(
             "conn": array("q", conns).tobytes(),
             "mono": array("q", monos).tobytes(),
             "frames": frames,
+            "trades": trades,
             "markers": markers,
             "others": others,
         }
@@ -140,9 +157,10 @@ def decode_batch(body: bytes) -> list[tuple[Any, ...]]:
     # One iterator per column, merged by the kind bytes (replay reads this per entry: keep
     # the per-entry work to a lookup and a call).
     frame = zip(repeat(E_FRAME), conns, walls, monos, data["frames"]).__next__
+    trade = iter([(E_DELIVERED, None, "trade", *m) for m in data["trades"]]).__next__
     marker = iter([(E_DELIVERED, None, *m) for m in data["markers"]]).__next__
     other = iter([tuple(o) for o in data["others"]]).__next__
-    pick = {E_FRAME: frame, E_DELIVERED: marker}.get
+    pick = {E_FRAME: frame, E_TRADE: trade, E_DELIVERED: marker}.get
     return [pick(kind, other)() for kind in data["kinds"]]
 
 

@@ -55,6 +55,7 @@ from upbitws.protocol.recordfile import (
     E_OPENED,
     E_RECOVERED,
     E_REQUEST,
+    E_TRADE,
     FORMAT_VERSION,
     FlushPolicy,
     RotationPolicy,
@@ -90,10 +91,6 @@ def _safe_url(url: str) -> str:
 #: Private messages subscribed later without consent: their frames are not recorded either.
 _PRIVATE_CLASSES: Final = frozenset({MyOrder, MyAsset, Announcement})
 _trade_keys: Final = attrgetter("code", "timestamp", "stream_type", "sequential_id")
-
-
-def _trade_marker(trade: Any) -> tuple[Any, ...]:
-    return ("trade", *_trade_keys(trade))  # ``type`` is a property: slower than the constant
 
 
 def _marker(message: Any) -> tuple[str, str, int, Any, int]:
@@ -167,6 +164,7 @@ class Recorder:
         self._conns: list[int] = []
         self._monos: list[int] = []
         self._frames: list[Any] = []
+        self._trades: list[Any] = []
         self._delivered: list[Any] = []
         self._others: list[tuple[Any, ...]] = []
         self.frame = _frame_tap(self._kinds, self._conns, self._monos, self._frames)
@@ -320,7 +318,10 @@ class Recorder:
                 return event
         item = await self._stream.__anext__()
         cls = type(item)
-        if cls is RecoveredTrade:
+        if cls is Trade:
+            self._kinds.append(E_TRADE)
+            self._trades.append(item)
+        elif cls is RecoveredTrade:
             self._other((E_RECOVERED, time.time_ns(), encode(item)))
         elif cls not in self._unmarked:  # events: recorded by _stream_event, in order
             self._kinds.append(E_DELIVERED)
@@ -387,12 +388,14 @@ class Recorder:
         kinds = bytes(self._kinds)
         del self._kinds[:]
         conns, monos, frames = self._conns[:], self._monos[:], self._frames[:]
-        delivered, others = self._delivered[:], self._others[:]
-        for column in (self._conns, self._monos, self._frames, self._delivered, self._others):
+        trades, delivered, others = self._trades[:], self._delivered[:], self._others[:]
+        columns = (self._conns, self._monos, self._frames, self._trades, self._delivered)
+        for column in (*columns, self._others):
             column.clear()  # in place: the frame tap holds their append methods
         offset = time.time_ns() - time.monotonic_ns()
-        markers = [_trade_marker(m) if type(m) is Trade else _marker(m) for m in delivered]
-        body = encode_batch(kinds, offset, conns, monos, frames, markers, others)
+        trade_markers = list(map(_trade_keys, trades))  # one C-level pass
+        markers = [_marker(m) for m in delivered]
+        body = encode_batch(kinds, offset, conns, monos, frames, trade_markers, markers, others)
         with self._lock:
             self._take_locked(body)
 
