@@ -280,7 +280,7 @@ def test_a_batch_gives_back_its_entries_in_order() -> None:
         [1, 2],
         [10, 20],
         [b'{"type":"trade"}', '{"text":"frame"}'],
-        [("KRW-BTC", 5, "REALTIME", 42)],
+        [["KRW-BTC"], [5], ["REALTIME"], [42]],
         [("ticker", "KRW-BTC", 6, "REALTIME", 0)],
         [(E_REQUEST, 1, 7, 8, "[...]"), (E_EVENT, 9, {"event": "Connected"})],
     )
@@ -301,6 +301,13 @@ def test_a_batch_without_its_columns_is_refused() -> None:
         decode_batch(msgspec.msgpack.encode([1, 2, 3]))
     with pytest.raises(RecordingFormatError, match="without its columns"):
         decode_batch(msgspec.msgpack.encode({"kinds": b""}))
+
+
+def test_a_batch_without_trades_has_empty_trade_columns() -> None:
+    from upbitws.protocol.recordfile import E_FRAME, decode_batch, encode_batch
+
+    body = encode_batch(bytes([E_FRAME]), 0, [1], [5], [b"{}"], [], [], [])
+    assert decode_batch(body) == [(E_FRAME, 1, 5, 5, b"{}")]
 
 
 # -- properties ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pyarrow.dataset as ds
 import pytest
 
 import upbitws
+from upbitws import GapFilled
 from upbitws.models import RecoveredTrade, Ticker, Trade
 from upbitws.recording import Recorder, RecordingReader, replay
 from upbitws.recording.export import ExportError, to_parquet
@@ -43,19 +44,32 @@ async def _record(out: Path, seconds: float = 2.5) -> None:
         upbitws.candle("1m", *CODES),
     ]
     async with Simulator(seed=3, markets=list(CODES), trade_rate=4.0) as sim:
-        stream = upbitws.connect(subs, url=sim.ws_url)
+        # a short pong timeout: the blackhole below is noticed in about a second
+        stream = upbitws.connect(subs, url=sim.ws_url, ping_interval=0.2, pong_timeout=0.6)
+        filled: set[str] = set()
+        recovered = 0
+
+        def gaps(event: Any) -> None:
+            nonlocal recovered
+            if isinstance(event, GapFilled):
+                filled.add(event.code)
+                recovered += event.recovered
+
         async with Recorder(stream, out) as recorder:
+            recorder.on_event(gaps)
             try:
                 async with asyncio.timeout(seconds):
                     async for _ in recorder:
                         pass
             except TimeoutError:
                 pass
-            sim.apply_fault("drop")  # a gap, so that trades come back from REST too
-            async with asyncio.timeout(15):
-                async for item in recorder:
-                    if isinstance(item, RecoveredTrade):
+            # a blackhole of ~1 s while trades go on: they come back from REST
+            sim.apply_fault("half_open")
+            async with asyncio.timeout(20):
+                async for _ in recorder:
+                    if filled == set(CODES):
                         break
+        assert recovered > 0
 
 
 def _frames(path: Path, cls: type) -> list[Any]:

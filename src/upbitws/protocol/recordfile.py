@@ -88,9 +88,9 @@ E_EVENT: Final = 3
 E_REQUEST: Final = 4
 #: ``(E_OPENED, conn, wall_ns, endpoint, url)``: connection number ``conn`` opened.
 E_OPENED: Final = 5
-#: Only in a batch's ``kinds``: a delivery marker of a trade, stored without its type as
-#: ``(code, timestamp, stream_type, sequential_id)`` in the ``trades`` column (the recorder
-#: builds that column in one C-level pass); read back as an ``E_DELIVERED`` entry.
+#: Only in a batch's ``kinds``: a delivery marker of a trade, stored without its type in the
+#: ``trades`` columns ``[codes, timestamps, stream_types, sequential_ids]`` (the recorder
+#: builds each in one C-level pass, no tuple per trade); read back as ``E_DELIVERED``.
 E_TRADE: Final = 6
 
 _HEAD: Final = struct.Struct("<IBI")
@@ -122,14 +122,14 @@ def encode_batch(
     conns: Sequence[int],
     monos: Sequence[int],
     frames: Sequence[bytes | str],
-    trades: Sequence[tuple[str, int, Any, int]],
+    trades: Sequence[Sequence[Any]],
     markers: Sequence[tuple[str, str, int, Any, int]],
     others: Sequence[tuple[Any, ...]],
 ) -> bytes:
     """One batch body. ``kinds`` holds an ``E_*`` byte per entry, in order; the frames'
-    columns (connection, monotonic ns, data), the trade markers (:data:`E_TRADE`), the
-    other markers and the other entries (tuples as documented at the ``E_*`` constants)
-    are each in that order."""
+    columns (connection, monotonic ns, data), the trade markers' four columns
+    (:data:`E_TRADE`), the other markers and the other entries (tuples as documented at
+    the ``E_*`` constants) are each in that order."""
     return msgspec.msgpack.encode(
         {
             "kinds": bytes(kinds),
@@ -157,7 +157,8 @@ def decode_batch(body: bytes) -> list[tuple[Any, ...]]:
     # One iterator per column, merged by the kind bytes (replay reads this per entry: keep
     # the per-entry work to a lookup and a call).
     frame = zip(repeat(E_FRAME), conns, walls, monos, data["frames"]).__next__
-    trade = iter([(E_DELIVERED, None, "trade", *m) for m in data["trades"]]).__next__
+    columns = data["trades"] or ((), (), (), ())
+    trade = zip(repeat(E_DELIVERED), repeat(None), repeat("trade"), *columns).__next__
     marker = iter([(E_DELIVERED, None, *m) for m in data["markers"]]).__next__
     other = iter([tuple(o) for o in data["others"]]).__next__
     pick = {E_FRAME: frame, E_TRADE: trade, E_DELIVERED: marker}.get
