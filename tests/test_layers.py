@@ -22,7 +22,9 @@ FORBIDDEN = {
         "upbitws.client",
         "upbitws.simulator",
         "upbitws.cli",
+        "upbitws.recording",
         "socket",
+        "zstandard",  # the recording format's pure part takes decompressed bytes
     },
     "models": {
         "asyncio",
@@ -34,10 +36,12 @@ FORBIDDEN = {
         "upbitws.protocol",
         "upbitws.cli",
     },
-    "simulator": {"upbitws.client", "upbitws.cli"},
-    "client": {"upbitws.simulator", "upbitws.cli"},
+    "simulator": {"upbitws.client", "upbitws.cli", "upbitws.recording"},
+    "client": {"upbitws.simulator", "upbitws.cli", "upbitws.recording"},
     # operations sit on top of client/: I/O only, the alert decisions live in protocol/alerts
     "metrics": {"upbitws.simulator", "upbitws.cli"},
+    # on top of client/; the simulator reads recordings through protocol/recordfile.py
+    "recording": {"upbitws.simulator", "upbitws.cli"},
 }
 
 

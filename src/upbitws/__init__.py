@@ -88,6 +88,7 @@ from upbitws.protocol.subscriptions import (
     ticker,
     trade,
 )
+from upbitws.recording import Recorder, replay
 
 __version__ = "0.1.0"
 
@@ -137,6 +138,7 @@ __all__ = [
     "RateLimitedError",
     "Reconnected",
     "Reconnecting",
+    "Recorder",
     "RecoveredTrade",
     "RequestRejectedError",
     "RetriesExhaustedError",
@@ -166,6 +168,7 @@ __all__ = [
     "my_asset",
     "my_order",
     "orderbook",
+    "replay",
     "ticker",
     "to_dict",
     "trade",

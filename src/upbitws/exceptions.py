@@ -25,7 +25,9 @@
     │   ├── EndpointError             not a WebSocket endpoint: HTTP 3xx / 4xx / plain 200
     │   └── UnreachableError          DNS, refused, TLS mismatch before the first connection
     ├── RetriesExhaustedError         max_retries reached; ``__cause__`` is the last error
-    └── StreamClosedError             the stream was used after it was closed
+    ├── StreamClosedError             the stream was used after it was closed
+    ├── RecordingError                writing a recording failed (the recorder retries)
+    └── RecordingFormatError          not a recording, or a format version we cannot read
 
 Every message of a connection failure names the URL it concerns. ``HostUnreachableError``
 becomes ``UnreachableError`` (its ``__cause__``) when the stream never connected once and
@@ -56,6 +58,8 @@ __all__ = [
     "MissingExtraError",
     "PongTimeoutError",
     "RateLimitedError",
+    "RecordingError",
+    "RecordingFormatError",
     "RequestRejectedError",
     "RetriesExhaustedError",
     "StreamClosedError",
@@ -208,3 +212,12 @@ class RetriesExhaustedError(UpbitWSError):
 
 class StreamClosedError(UpbitWSError):
     """The stream is closed."""
+
+
+class RecordingError(UpbitWSError):
+    """Writing a recording failed (disk full, ...); the recorder keeps what it holds and
+    retries, announcing it as a non-fatal ``ErrorOccurred``."""
+
+
+class RecordingFormatError(UpbitWSError, ValueError):
+    """A file is not an upbitws recording, or of a format version this upbitws cannot read."""

@@ -51,13 +51,28 @@ def _subscription(
     return Subscription(type_, tuple(codes))
 
 
+def _subscriptions(
+    types: str, codes: list[str], depth: int | None, level: str | None
+) -> list[Subscription]:
+    """``trade,ticker,orderbook``: one subscription per type, the same codes each."""
+    names = [t.strip() for t in types.split(",") if t.strip()]
+    if not names:
+        raise typer.BadParameter(f"no type in {types!r}: e.g. trade or trade,ticker,orderbook")
+    if "orderbook" not in names and (depth is not None or level is not None):
+        raise typer.BadParameter("--depth and --level apply to orderbook only")
+    return [
+        _subscription(t, codes, *((depth, level) if t == "orderbook" else (None, None)))
+        for t in names
+    ]
+
+
 def stream(
     type_: Annotated[
         str,
         typer.Argument(
             metavar="TYPE",
             help="ticker, trade, orderbook, candle.1s … candle.240m, myOrder, myAsset, "
-            "announcement",
+            "announcement; several comma-separated (trade,ticker)",
         ),
     ],
     codes: Annotated[
@@ -140,8 +155,8 @@ def stream(
     }
     try:
         StreamOptions(**options)  # a wrong --url is an input mistake: one line, exit 2
-        sub = _subscription(type_, codes or [], depth, level)
-        credentials = Credentials.from_env() if is_private(sub.type) else None
+        sub = _subscriptions(type_, codes or [], depth, level)
+        credentials = Credentials.from_env() if any(is_private(s.type) for s in sub) else None
     except UpbitWSError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -151,7 +166,7 @@ def stream(
 
 
 async def _stream(
-    sub: Subscription,
+    sub: list[Subscription],
     format: str,
     credentials: Credentials | None,
     options: dict[str, Any],
@@ -247,4 +262,12 @@ def build_app() -> typer.Typer:
         pass
     else:
         app.command(short_help="Run a local Upbit (WebSocket + REST)")(simulate)
+    from upbitws.cli.record import record
+    from upbitws.cli.replay import replay
+
+    app.command(help=record.__doc__)(record)
+    app.command(help=replay.__doc__)(replay)
+    from upbitws.cli.export import export
+
+    app.command(help=export.__doc__)(export)
     return app

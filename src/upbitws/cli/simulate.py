@@ -88,6 +88,10 @@ def simulate(
     bench_format: Annotated[
         Format, typer.Option(help="Benchmark format when the subscribe request names none")
     ] = Format.DEFAULT,
+    replay: Annotated[
+        str | None, typer.Option(help="Serve this recording (upbitws record) instead")
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Replay pace: 1 real time, 10 ten times")] = 1.0,
 ) -> None:
     """Run a local Upbit (WebSocket + REST on one port) until SIGINT/SIGTERM."""
     if bench_feed is not None:
@@ -119,6 +123,8 @@ def simulate(
             connect_limit=connect_limit or None,
             host=host,
             port=port,
+            replay=replay,
+            replay_speed=speed,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -151,6 +151,8 @@ class Connection:
         self._latency_due = 0.0
         self._ever_connected = False
         self._aborted = False
+        self._tap = options.tap  # recording (upbitws.recording): frames and requests, raw
+        self._tap_conn = 0
 
     # -- public -----------------------------------------------------------------------------
 
@@ -292,6 +294,8 @@ class Connection:
             stats.first_connected_at = stats.connected_at
         if attempt:
             stats.reconnections += 1
+        if self._tap is not None:
+            self._tap_conn = self._tap.opened(self.endpoint, self.url)
         try:
             if self._options.keepalive == "status":
                 await self._send("PING")  # before the subscription (liveness docstring)
@@ -377,6 +381,8 @@ class Connection:
         Nothing about one frame can end the stream: ONE ``try`` around the whole per-frame
         work (free in CPython 3.11+ until something raises); whatever raises skips the frame,
         counted and announced as a gap (client/frames.py)."""
+        if self._tap is not None:
+            self._tap.frame(self._tap_conn, data)
         counters = self._counters
         counters.frames_received += 1
         counters.bytes_received += len(data)
@@ -514,6 +520,8 @@ class Connection:
         self._message_limiter.record(time.monotonic())
         text = payload if isinstance(payload, str) else payload.decode()
         log.debug("%s: sending %s", self.endpoint, text)
+        if self._tap is not None:
+            self._tap.request(self._tap_conn, text)
         await ws.send_str(text)  # requests are text frames (protocol §2.3)
         self._stats.messages_sent += 1
 

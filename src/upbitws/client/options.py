@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from upbitws.exceptions import ConfigurationError
 from upbitws.protocol.backoff import BackoffPolicy
@@ -13,7 +13,7 @@ from upbitws.protocol.endpoints import check_url, derive_endpoints
 if TYPE_CHECKING:
     from upbitws.client.budget import ConnectBudget
 
-__all__ = ["REGIONS", "StreamOptions", "public_url"]
+__all__ = ["REGIONS", "FrameTap", "StreamOptions", "public_url"]
 
 #: Upbit's hosts (protocol §1): Korea and the global sg / id / th exchanges.
 REGIONS: Final[dict[str, str]] = {
@@ -30,6 +30,22 @@ def public_url(region: str) -> str:
     if host is None:
         raise ConfigurationError(f"unknown region {region!r}: use one of {', '.join(REGIONS)}")
     return f"wss://{host}/websocket/v1"
+
+
+class FrameTap(Protocol):
+    """Sees what the connections receive and send, raw (``upbitws.recording`` is one)."""
+
+    def opened(self, endpoint: str, url: str) -> int:
+        """A connection opened; returns its number for :meth:`frame` / :meth:`request`."""
+        ...
+
+    def frame(self, conn: int, data: Any) -> None:
+        """A data frame as received (``bytes`` or ``str``), before decoding."""
+        ...
+
+    def request(self, conn: int, text: str) -> None:
+        """A request about to be sent."""
+        ...
 
 
 def _check_positive(name: str, value: float | None, *, optional: bool = False) -> None:
@@ -99,6 +115,8 @@ class StreamOptions:
     #: Check codes and orderbook levels against the exchange's REST lists on connect and on
     #: subscribe (an unknown one raises SubscriptionError; REST unreachable: a WARNING).
     check_markets: bool = True
+    #: Raw frames and requests go to this tap too (recording); None: off, costs one check.
+    tap: FrameTap | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("ping_interval", "pong_timeout", "probe_timeout", "handshake_timeout"):

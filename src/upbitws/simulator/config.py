@@ -78,6 +78,10 @@ class SimulatorConfig:
     balances: Mapping[str, str | int | float] | None = field(default=None)
     host: str = "127.0.0.1"
     port: int = 0
+    #: Serve this recording instead of random markets (simulator/replay.py); None: off.
+    replay: str | None = None
+    #: Replay pace: 1.0 real time, 10 ten times faster.
+    replay_speed: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("idle_timeout", "status_interval", "trade_rate"):

@@ -32,6 +32,7 @@ from upbitws.simulator.engine import Exchange
 from upbitws.simulator.faults import Fault, FaultBook
 from upbitws.simulator.frames import trade_frame
 from upbitws.simulator.limits import KeyedWindow
+from upbitws.simulator.replay import replay_exchange
 from upbitws.simulator.requests import ERROR_MESSAGES
 from upbitws.simulator.rest import RestRoutes, json_response
 from upbitws.simulator.session import Session
@@ -66,6 +67,8 @@ class Simulator:
             trade_rate=cfg.trade_rate,
             history_size=cfg.history_size,
         )
+        if cfg.replay is not None:  # serve a recording instead (simulator/replay.py)
+            self.exchange = replay_exchange(cfg)
         self.account = Account(self.exchange, cfg.balances, cfg.seed)
         self._verifier = JWTVerifier(cfg.access_key, cfg.secret_key)
         self._faults = FaultBook()
