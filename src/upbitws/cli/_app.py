@@ -265,9 +265,9 @@ def build_app() -> typer.Typer:
     from upbitws.cli.record import record
     from upbitws.cli.replay import replay
 
-    app.command(help=record.__doc__)(record)
-    app.command(help=replay.__doc__)(replay)
+    app.command(help=record.__doc__, short_help="Record streams to crash-safe files")(record)
+    app.command(help=replay.__doc__, short_help="Replay a recording like a live stream")(replay)
     from upbitws.cli.export import export
 
-    app.command(help=export.__doc__)(export)
+    app.command(help=export.__doc__, short_help="Export a recording to Parquet")(export)
     return app
