@@ -1,4 +1,4 @@
-"""Soak: the chaos run of ``tests/client/test_backfill.py`` for longer (issue 6).
+"""Soak: the chaos run of ``tests/client/test_backfill.py`` for longer.
 
 Busy simulated markets, trades subscribed, a fault every few seconds (abrupt drops,
 half-open sockets, accept-then-close, HTTP 429 with Retry-After, server close 1011, data
@@ -10,10 +10,19 @@ The simulator runs in a child process (so the RSS measured is the client's alone
 driven over a pipe. Results go to ``bench/results/soak.md`` and ``soak.json``.
 
     UPBITWS_SOAK_SECONDS=600 python bench/soak.py     # make soak
+    UPBITWS_SOAK_SECONDS=3600 python bench/soak.py    # long mode
+
+Long mode (a run of ``LONG_SECONDS`` or more, or ``UPBITWS_SOAK_LONG=1``) is about leaks, not
+only completeness: the fault rate goes up (a fault every ~1.6 s, so an hour gives well over
+1,000 reconnects), and RSS, open file descriptors and asyncio tasks are sampled through the
+run. The report gives the RSS slope over the second half of the run (a least-squares fit, in
+MB per hour; a plateau is ≈ 0) and the fd / task ranges. Its results go to
+``soak_long.md`` / ``soak_long.json`` so the default run's results stay beside it.
 
 Environment: ``UPBITWS_SOAK_SECONDS`` (run length, default 600), ``UPBITWS_SOAK_MARKETS``
 (default 6), ``UPBITWS_SOAK_RATE`` (trade-rate multiplier, default 1.5),
-``UPBITWS_SOAK_FAULT_EVERY`` (seconds between faults, default 4), ``UPBITWS_SOAK_SEED``.
+``UPBITWS_SOAK_FAULT_EVERY`` (seconds between faults, default 4, 1.6 in long mode),
+``UPBITWS_SOAK_LONG`` (force long mode on/off), ``UPBITWS_SOAK_SEED``.
 """
 
 from __future__ import annotations
@@ -54,6 +63,9 @@ FAULTS = [
     "stall",
 ]
 STALL_SECONDS = 2.0
+LONG_SECONDS = 1800.0  # a run this long is a leak hunt: long mode
+LONG_FAULT_EVERY = 1.6  # ~7 of 9 faults force a reconnect: ~1,570 reconnects an hour
+SAMPLE_EVERY = 10.0  # seconds between RSS / fd / task samples
 
 
 # -- the simulator, in its own process ---------------------------------------------------------
@@ -80,6 +92,8 @@ async def _serve_simulator(pipe: Connection, seed: int, markets: list[str], rate
                 pipe.send({c: [t.sequential_id for t in sim.trades(c)] for c in args})
             elif command == "stats":
                 pipe.send(sim.stats())
+            elif command == "rss":
+                pipe.send(rss_mb())
             else:
                 pipe.send(None)
                 return
@@ -140,6 +154,61 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def open_fds() -> int:
+    """Open file descriptors of this process (Linux /proc; -1 where it cannot be read)."""
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return -1
+
+
+def slope_per_hour(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of ``(seconds, value)`` points, in value units per hour."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    if var == 0:
+        return 0.0
+    cov = sum((t - mean_t) * (v - mean_v) for t, v in points)
+    return cov / var * 3600.0
+
+
+def leak_summary(samples: list[dict[str, float]]) -> dict[str, Any]:
+    """RSS slope over the second half of the run, and the fd / task / RSS ranges.
+
+    The first half is warm-up (allocator arenas, the dedupe windows and histograms reaching
+    their bounds); a leak shows as a slope that persists into the second half.
+    """
+    if not samples:
+        return {}
+    end = samples[-1]["t"]
+    second = [s for s in samples if s["t"] >= end / 2]
+    client = [(s["t"], s["rss"]) for s in second]
+    sim = [(s["t"], s["sim_rss"]) for s in second if s.get("sim_rss", -1) >= 0]
+    tape = [(s["t"], s["tape_mb"]) for s in second]
+
+    def span(key: str, rows: list[dict[str, float]]) -> list[float]:
+        values = [r[key] for r in rows]
+        return [min(values), max(values)]
+
+    return {
+        "samples": len(samples),
+        "second_half_samples": len(second),
+        "rss_slope_mb_per_h": round(slope_per_hour(client), 2),
+        "tape_slope_mb_per_h": round(slope_per_hour(tape), 2),
+        "rss_slope_net_of_tape_mb_per_h": round(slope_per_hour(client) - slope_per_hour(tape), 2),
+        "sim_rss_slope_mb_per_h": round(slope_per_hour(sim), 2) if sim else None,
+        "rss_mb_range_second_half": span("rss", second),
+        "fds_range": span("fds", samples),
+        "fds_range_second_half": span("fds", second),
+        "tasks_range": span("tasks", samples),
+        "tasks_range_second_half": span("tasks", second),
+    }
+
+
 class Tape:
     """What the consumer received: ids per code (compact), order and recovered counts."""
 
@@ -150,6 +219,10 @@ class Tape:
         self.recovered = 0
         self.stall_for = 0.0
         self.unrecoverable: list[str] = []
+
+    def megabytes(self) -> float:
+        """Memory this harness holds for the comparison (grows with the run by design)."""
+        return sum(a.itemsize * len(a) for a in self.ids.values()) / 2**20
 
     async def consume(self, stream: upbitws.Stream) -> None:
         async for item in stream:
@@ -180,13 +253,28 @@ async def settle(stream: upbitws.Stream, within: float = 60.0) -> None:
 
 
 async def run(
-    seconds: float, markets: list[str], rate: float, every: float, seed: int
+    seconds: float, markets: list[str], rate: float, every: float, seed: int, long: bool = False
 ) -> dict[str, Any]:
     sim = SimulatorProcess(seed, markets, rate)
     rng = random.Random(seed)
     applied: Counter[str] = Counter()
     tape = Tape()
     rss: list[tuple[float, float]] = []
+    samples: list[dict[str, float]] = []
+
+    async def sample(elapsed: float) -> None:
+        samples.append(
+            {
+                "t": round(elapsed, 1),
+                "rss": round(rss_mb(), 2),
+                "sim_rss": round(await sim.call("rss"), 2),
+                "fds": open_fds(),
+                "tasks": len(asyncio.all_tasks()),
+                "tape_mb": round(tape.megabytes(), 3),
+                "reconnections": stream.stats().reconnections,
+            }
+        )
+
     try:
         stream = upbitws.connect(
             [upbitws.trade(*markets)],
@@ -206,6 +294,7 @@ async def run(
             await asyncio.sleep(2.0)
             rss_start = rss_mb()
             rss.append((0.0, rss_start))
+            await sample(time.monotonic() - started)
             kinds = itertools.cycle(FAULTS)
             while time.monotonic() - started < seconds:
                 kind = next(kinds)
@@ -218,9 +307,12 @@ async def run(
                 elapsed = time.monotonic() - started
                 if not rss or elapsed - rss[-1][0] >= 10:
                     rss.append((round(elapsed, 1), rss_mb()))
+                if elapsed - samples[-1]["t"] >= SAMPLE_EVERY:
+                    await sample(elapsed)
             await settle(stream)
             await asyncio.sleep(1.0)
             await settle(stream)
+            await sample(time.monotonic() - started)
             stats = stream.stats()
             rss_end = rss_mb()
             elapsed = time.monotonic() - started
@@ -276,6 +368,9 @@ async def run(
         "rejected_upgrades": sim_stats.get("rejected_upgrades"),
         "rss_mb": {"start": round(rss_start, 1), "end": round(rss_end, 1)},
         "rss_series": [(t, round(m, 1)) for t, m in rss],
+        "long": long,
+        "leaks": leak_summary(samples),
+        "samples": samples if long else [],
         "complete": totals["missing"] == 0 and totals["duplicates"] == 0 and totals["extra"] == 0,
     }
 
@@ -283,8 +378,9 @@ async def run(
 def render(result: dict[str, Any]) -> str:
     t, g = result["trades"], result["gaps"]
     faults = ", ".join(f"{k} {v}" for k, v in sorted(result["faults_applied"].items()))
+    title = "Long soak: leaks and completeness" if result.get("long") else "Soak"
     lines = [
-        "# Soak: trade backfill and dedupe under faults (issue 6)",
+        f"# {title}: trade backfill and dedupe under faults",
         "",
         f"{result['date']}, Python {result['python']} on {result['machine']}; "
         f"{result['seconds']:.0f} s, {len(result['markets'])} markets at trade-rate "
@@ -316,6 +412,29 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"| {code} | {m['expected']} | {m['received']} | {m['missing']} | {m['duplicates']} |"
         )
+    leaks = result.get("leaks")
+    if leaks:
+        lines += [
+            "",
+            f"Resources, sampled every {SAMPLE_EVERY:.0f} s ({leaks['samples']} samples; the "
+            "slope is a least-squares fit over the second half of the run):",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| client RSS slope, second half | {leaks['rss_slope_mb_per_h']} MB/h |",
+            f"| of which the harness's own tape of ids | {leaks['tape_slope_mb_per_h']} MB/h |",
+            f"| client RSS slope net of the tape | {leaks['rss_slope_net_of_tape_mb_per_h']} "
+            "MB/h |",
+            f"| client RSS range, second half | {leaks['rss_mb_range_second_half'][0]} – "
+            f"{leaks['rss_mb_range_second_half'][1]} MB |",
+            f"| simulator RSS slope, second half | {leaks['sim_rss_slope_mb_per_h']} MB/h |",
+            f"| open fds, whole run / second half | {leaks['fds_range'][0]} – "
+            f"{leaks['fds_range'][1]} / {leaks['fds_range_second_half'][0]} – "
+            f"{leaks['fds_range_second_half'][1]} |",
+            f"| asyncio tasks, whole run / second half | {leaks['tasks_range'][0]} – "
+            f"{leaks['tasks_range'][1]} / {leaks['tasks_range_second_half'][0]} – "
+            f"{leaks['tasks_range_second_half'][1]} |",
+        ]
     if result["unrecoverable_reasons"]:
         lines += ["", "Unrecoverable trade gaps:", ""]
         lines += [f"- {r}" for r in result["unrecoverable_reasons"]]
@@ -326,14 +445,19 @@ def main() -> int:
     seconds = float(os.environ.get("UPBITWS_SOAK_SECONDS", "600"))
     count = int(os.environ.get("UPBITWS_SOAK_MARKETS", "6"))
     rate = float(os.environ.get("UPBITWS_SOAK_RATE", "1.5"))
-    every = float(os.environ.get("UPBITWS_SOAK_FAULT_EVERY", "4"))
+    flag = os.environ.get("UPBITWS_SOAK_LONG", "")
+    long = flag.lower() in {"1", "true", "yes"} if flag else seconds >= LONG_SECONDS
+    default_every = LONG_FAULT_EVERY if long else 4.0
+    every = float(os.environ.get("UPBITWS_SOAK_FAULT_EVERY", str(default_every)))
     seed = int(os.environ.get("UPBITWS_SOAK_SEED", "11"))
     markets = ALL_MARKETS[: max(1, min(count, len(ALL_MARKETS)))]
-    result = asyncio.run(run(seconds, markets, rate, every, seed))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "soak.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = asyncio.run(run(seconds, markets, rate, every, seed, long))
+    out = Path(os.environ.get("UPBITWS_SOAK_OUT", str(RESULTS)))
+    out.mkdir(parents=True, exist_ok=True)
+    name = "soak_long" if long else "soak"
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     text = render(result)
-    (RESULTS / "soak.md").write_text(text)
+    (out / f"{name}.md").write_text(text)
     print(text)
     return 0 if result["complete"] else 1
 
