@@ -74,6 +74,11 @@ class SimulatorConfig:
     error_close_delay: float = 0.15
     #: Queued frames per connection before it is dropped as a slow consumer.
     max_queue: int = 50_000
+    #: Queued bytes per connection (payloads plus a small per-frame overhead) before it is
+    #: dropped as a slow consumer (TCP abort, counted in ``slow_consumers``).
+    max_queue_bytes: int = 4 * 2**20
+    #: Queued bytes over all connections; past it the largest queue is cut. None: no budget.
+    send_budget_bytes: int | None = 64 * 2**20
     #: Starting balances of the simulated account (currency -> amount).
     balances: Mapping[str, str | int | float] | None = field(default=None)
     host: str = "127.0.0.1"
@@ -98,5 +103,9 @@ class SimulatorConfig:
             raise ValueError("rest_rate_limit must be >= 1 or None")
         if self.max_queue < 1 or self.history_size < 1:
             raise ValueError("max_queue and history_size must be >= 1")
+        if self.max_queue_bytes < 1024:
+            raise ValueError(f"max_queue_bytes must be >= 1024, got {self.max_queue_bytes}")
+        if self.send_budget_bytes is not None and self.send_budget_bytes < self.max_queue_bytes:
+            raise ValueError("send_budget_bytes must be None or >= max_queue_bytes")
         if not self.secret_key or not self.access_key:
             raise ValueError("access_key and secret_key must not be empty")

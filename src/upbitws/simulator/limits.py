@@ -1,4 +1,5 @@
-"""Per-key one-window counters for the connect and REST limits (protocol §7, §10).
+"""Per-key one-window counters for the connect and REST limits (protocol §7, §10), and the
+server-wide budget of queued send bytes.
 
 Per-connection message limits (two windows) use ``upbitws.protocol.ratelimit``; these keyed
 counters also report what is left, for the ``Remaining-Req`` header.
@@ -7,8 +8,59 @@ counters also report what is left, for the ``Remaining-Req`` header.
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
-__all__ = ["KeyedWindow"]
+__all__ = ["BudgetMember", "KeyedWindow", "SendBudget"]
+
+
+class BudgetMember(Protocol):
+    """A connection whose send queue counts against a :class:`SendBudget`."""
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes this connection has queued and not yet handed to the transport."""
+        ...
+
+    def cut_slow_consumer(self, reason: str) -> None:
+        """Drop the connection as a slow consumer (releases its queued bytes at once)."""
+
+
+class SendBudget:
+    """Queued send bytes over every connection, bounded by ``limit``.
+
+    Each connection's queue is already bounded (``max_queue_bytes``); this bounds the sum, so
+    many stuck consumers cannot together exhaust memory. When a charge takes the total over
+    ``limit``, the connection with the largest queue is cut (one stuck consumer, not the fast
+    ones whose queues are near empty), repeatedly until the total fits.
+    """
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.total = 0
+        self.cuts = 0
+        self._members: set[BudgetMember] = set()
+
+    def join(self, member: BudgetMember) -> None:
+        self._members.add(member)
+
+    def leave(self, member: BudgetMember) -> None:
+        self._members.discard(member)
+
+    def release(self, size: int) -> None:
+        self.total -= size
+
+    def charge(self, size: int) -> None:
+        """Count ``size`` more queued bytes; cut the largest queues while over the limit."""
+        self.total += size
+        if self.limit is None:
+            return
+        while self.total > self.limit and self._members:
+            largest = max(self._members, key=lambda m: m.queued_bytes)
+            if largest.queued_bytes <= 0:
+                return
+            self.cuts += 1
+            self._members.discard(largest)
+            largest.cut_slow_consumer("send budget")
 
 
 class KeyedWindow:

@@ -32,7 +32,7 @@ from upbitws.simulator.config import SimulatorConfig
 from upbitws.simulator.engine import Exchange
 from upbitws.simulator.faults import Fault, FaultBook
 from upbitws.simulator.frames import trade_frame
-from upbitws.simulator.limits import KeyedWindow
+from upbitws.simulator.limits import KeyedWindow, SendBudget
 from upbitws.simulator.requests import ERROR_MESSAGES
 from upbitws.simulator.rest import RestRoutes, json_response
 from upbitws.simulator.session import Session
@@ -68,6 +68,7 @@ class Simulator:
         self._verifier = JWTVerifier(cfg.access_key, cfg.secret_key)
         self._faults = FaultBook()
         self._stats = Stats()
+        self._budget = SendBudget(cfg.send_budget_bytes)
         self._connects = None if cfg.connect_limit is None else KeyedWindow(cfg.connect_limit)
         self.sessions: set[Session] = set()
         self._runner: web.AppRunner | None = None
@@ -195,6 +196,7 @@ class Simulator:
         out["subscriptions"] = self.exchange.subscription_count()
         out["trades"] = self.exchange.trade_count
         out["pending_faults"] = self._faults.pending()
+        out["queued_bytes"] = self._budget.total
         return out
 
     def trades(self, market: str) -> list[Trade[Decimal]]:
@@ -260,6 +262,7 @@ class Simulator:
             stats=self._stats,
             private=private,
             auth_failed=auth_failed,
+            budget=self._budget,
         )
         self._stats.connections_total += 1
         self.sessions.add(session)

@@ -11,6 +11,13 @@
 * Any received frame (pings included) and every UP sent resets the idle timer; on expiry the
   TCP connection is aborted with no close frame (§5: the client sees 1006).
 * Messages are limited to 5/s and 100/min per connection (§7); a text ``PING`` is not counted.
+* The send queue is bounded in bytes (``max_queue_bytes``, and ``max_queue`` frames), and all
+  queues together by the server's ``send_budget_bytes``: a consumer that stops reading is cut
+  with a TCP abort (1006, no close frame: a close frame could not pass its full buffer) and
+  counted in ``slow_consumers``, instead of pinning memory.
+* A request that fails validation in any way gets an error frame and close 1000 (§3.6, §6); an
+  unexpected failure while handling one is logged and answered the same way, never crashing
+  the connection's handler.
 
 JSON_LIST / SIMPLE_LIST frames carry every data event already queued (at most 16) in one array
 (batching rules are UNVERIFIED, §14.5); status, error and LIST_SUBSCRIPTIONS replies are never
@@ -22,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections import deque
 from collections.abc import Coroutine, Sequence
 from decimal import Decimal
@@ -36,6 +44,7 @@ from upbitws.protocol.ratelimit import SlidingWindowLimiter
 from upbitws.simulator.config import SimulatorConfig
 from upbitws.simulator.engine import Exchange, Key
 from upbitws.simulator.faults import Fault
+from upbitws.simulator.limits import SendBudget
 from upbitws.simulator.requests import (
     ERROR_MESSAGES,
     PRIVATE_TYPES,
@@ -57,6 +66,10 @@ _BATCH = 16
 _JSON = msgspec.json.Encoder(decimal_format="number")
 _CLOSE_TIMEOUT = 2.0  # seconds to wait for the client's close reply
 _ids = itertools.count(1)
+#: What one queued frame costs beyond its payload (deque slot, tuple): counted so that a queue
+#: of many small frames is bounded by what it really holds.
+ENTRY_OVERHEAD = 72
+_log = logging.getLogger("upbitws.simulator")
 
 
 def error_frame(name: str, message: str) -> bytes:
@@ -77,6 +90,7 @@ class Session:
         stats: Stats,
         private: bool,
         auth_failed: bool,
+        budget: SendBudget | None = None,
     ) -> None:
         self.id = next(_ids)
         self._ws = ws
@@ -91,6 +105,9 @@ class Session:
         self._keys: set[Key] = set()
         self._books: dict[str, list[tuple[int, Decimal]]] = {}
         self._queue: deque[tuple[bool, bytes]] = deque()  # (is data, payload)
+        self._queued_bytes = 0  # payloads + ENTRY_OVERHEAD each, for the byte bounds
+        self._budget = budget if budget is not None else SendBudget(None)
+        self._budget.join(self)
         self._wake = asyncio.Event()
         self._limiter = SlidingWindowLimiter(config.message_limits, margin=0.0)
         self._loop = asyncio.get_running_loop()
@@ -141,6 +158,8 @@ class Session:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._clear_queue()
+            self._budget.leave(self)
             self.finished.set()
 
     def abort(self) -> None:
@@ -296,10 +315,10 @@ class Session:
             self.close_soon(fault.close_code)
         elif kind == "half_open":
             self.half_open = True
-            self._queue.clear()
+            self._clear_queue()
         elif kind == "silence":
             self.silent = True
-            self._queue.clear()
+            self._clear_queue()
         elif kind == "malformed":
             self._malformed += 1
             self._wake.set()
@@ -316,15 +335,46 @@ class Session:
         self._close_after = None
 
     # -- sending ------------------------------------------------------------------------------
-    def _enqueue(self, data: bool, payload: bytes) -> None:
-        if self.half_open or self.silent or (self._closing and data):
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes queued for this connection and not yet handed to the transport."""
+        return self._queued_bytes
+
+    def cut_slow_consumer(self, reason: str) -> None:
+        """Drop a consumer too far behind (TCP abort) and free its queue at once."""
+        if self._transport_closed() and not self._queue:
             return
-        if len(self._queue) >= self._cfg.max_queue:
-            self._stats.slow_consumers += 1
-            self.abort()  # a consumer this far behind is dropped, as a real server would
+        self._stats.slow_consumers += 1
+        if reason == "send budget":
+            self._stats.send_budget_cuts += 1
+        self._clear_queue()
+        self._budget.leave(self)
+        self.abort()
+
+    def _clear_queue(self) -> None:
+        self._queue.clear()
+        self._budget.release(self._queued_bytes)
+        self._queued_bytes = 0
+
+    def _enqueue(self, data: bool, payload: bytes) -> None:
+        if self.half_open or self.silent or (self._closing and data) or self._transport_closed():
+            return
+        size = len(payload) + ENTRY_OVERHEAD
+        cfg = self._cfg
+        if len(self._queue) >= cfg.max_queue or self._queued_bytes + size > cfg.max_queue_bytes:
+            self.cut_slow_consumer("queue")  # as a real server drops a consumer this far behind
             return
         self._queue.append((data, payload))
+        self._queued_bytes += size
         self._wake.set()
+        self._budget.charge(size)  # may cut the largest queue server-wide (maybe this one)
+
+    def _pop(self) -> tuple[bool, bytes]:
+        data, payload = self._queue.popleft()
+        size = len(payload) + ENTRY_OVERHEAD
+        self._queued_bytes -= size
+        self._budget.release(size)
+        return data, payload
 
     async def _writer(self) -> None:
         while True:
@@ -335,18 +385,18 @@ class Session:
                     self._malformed -= 1
                     await self._send(_MALFORMED)
                     continue
-                data, payload = self._queue.popleft()
+                data, payload = self._pop()
                 if data and self.format in _LIST_FORMATS:
                     items = [payload]
                     while self._queue and self._queue[0][0] and len(items) < _BATCH:
-                        items.append(self._queue.popleft()[1])
+                        items.append(self._pop()[1])
                     payload = b"[" + b",".join(items) + b"]"
                 await self._send(payload)
                 if self._close_after is not None:
                     left, code = self._close_after
                     self._close_after = (left - 1, code) if left > 1 else None
                     if left <= 1:  # exactly `count` messages, then the close frame
-                        self._queue.clear()
+                        self._clear_queue()
                         self.close_soon(code)
                         return
 
@@ -360,7 +410,7 @@ class Session:
             else:
                 await self._ws.send_bytes(payload)
         except (ConnectionError, RuntimeError):
-            self._queue.clear()
+            self._clear_queue()
             return
         self._stats.messages_sent += 1
 

@@ -19,6 +19,8 @@ class Stats:
     rate_limited: int = 0
     idle_timeouts: int = 0
     slow_consumers: int = 0
+    #: Slow consumers cut because all queues together passed ``send_budget_bytes``.
+    send_budget_cuts: int = 0
     rest_requests: int = 0
 
     def as_dict(self) -> dict[str, int]:
