@@ -70,6 +70,9 @@ class SimulatorConfig:
     resnapshot: bool = True
     #: Negotiate permessage-deflate when the client offers it (§9).
     compression: bool = True
+    #: Largest client frame accepted; a bigger one gets WRONG_FORMAT and close 1000 (§6).
+    #: Upbit accepted a 9.5 KB request of 855 codes (§7); 1 MiB leaves a wide margin.
+    max_request_bytes: int = 2**20
     #: Seconds between an error frame and the close 1000 (KR host: ~150 ms, §2.6).
     error_close_delay: float = 0.15
     #: Queued frames per connection before it is dropped as a slow consumer.
@@ -103,6 +106,8 @@ class SimulatorConfig:
             raise ValueError("rest_rate_limit must be >= 1 or None")
         if self.max_queue < 1 or self.history_size < 1:
             raise ValueError("max_queue and history_size must be >= 1")
+        if self.max_request_bytes < 1024:
+            raise ValueError(f"max_request_bytes must be >= 1024, got {self.max_request_bytes}")
         if self.max_queue_bytes < 1024:
             raise ValueError(f"max_queue_bytes must be >= 1024, got {self.max_queue_bytes}")
         if self.send_budget_bytes is not None and self.send_budget_bytes < self.max_queue_bytes:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -35,7 +37,7 @@ from upbitws.simulator.frames import trade_frame
 from upbitws.simulator.limits import KeyedWindow, SendBudget
 from upbitws.simulator.requests import ERROR_MESSAGES
 from upbitws.simulator.rest import RestRoutes, json_response
-from upbitws.simulator.session import Session
+from upbitws.simulator.session import Session, UpbitWebSocket
 from upbitws.simulator.stats import Stats
 
 __all__ = ["PRIVATE_PATH", "PUBLIC_PATH", "Simulator"]
@@ -49,6 +51,26 @@ def _error(
     status: int, name: str, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:
     return json_response({"error": {"name": name, "message": message}}, status, headers)
+
+
+_log = logging.getLogger("upbitws.simulator")
+
+
+@web.middleware
+async def _never_500(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """No route answers 500: an unexpected failure is logged (it is a bug to fix) and the
+    client gets a 400 that says the request could not be handled."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        _log.exception("simulator: unexpected failure on %s %s", request.method, request.path)
+        return _error(
+            400, "invalid_request", f"request could not be handled ({type(exc).__name__})"
+        )
 
 
 class Simulator:
@@ -86,7 +108,7 @@ class Simulator:
 
     def build_app(self) -> web.Application:
         """The aiohttp application (routes only; :meth:`start` also runs the market)."""
-        app = web.Application()
+        app = web.Application(middlewares=[_never_500])
         app.router.add_get(PUBLIC_PATH, self._public)
         app.router.add_get(PRIVATE_PATH, self._private)
         RestRoutes(self.exchange, self._stats, self.config.rest_rate_limit).add_to(app)
@@ -167,7 +189,10 @@ class Simulator:
         identifier: str | None = None,
     ) -> str:
         """Place an order on the simulated account; returns its uuid (``OrderError``)."""
-        return self.account.place(market, side, ord_type, price, volume, identifier).uuid
+        try:
+            return self.account.place(market, side, ord_type, price, volume, identifier).uuid
+        except ArithmeticError as exc:  # numbers the 28-digit decimal context cannot hold
+            raise OrderError("invalid_parameter", "price or volume out of range") from exc
 
     def cancel_order(self, uuid: str) -> None:
         """Cancel a waiting order (``OrderError`` if unknown or already finished)."""
@@ -247,7 +272,13 @@ class Simulator:
                     self._stats.rejected_upgrades += 1
                     return _error(401, "INVALID_AUTH", ERROR_MESSAGES["INVALID_AUTH"])
                 auth_failed = True
-        ws = web.WebSocketResponse(autoping=False, compress=cfg.compression, timeout=_SHUTDOWN)
+        ws = UpbitWebSocket(
+            error_close_delay=cfg.error_close_delay,
+            autoping=False,
+            compress=cfg.compression,
+            timeout=_SHUTDOWN,
+            max_msg_size=cfg.max_request_bytes,
+        )
         if not ws.can_prepare(request):
             return _error(400, "WRONG_FORMAT", "WebSocket upgrade expected")
         # Observed on the upgrade reply: "remaining-req: group=websocket; min=300; sec=3" (§2.1).

@@ -77,6 +77,36 @@ def error_frame(name: str, message: str) -> bytes:
     return encode(ErrorFrame(error=ErrorDetail(name=name, message=message)))
 
 
+#: Close codes aiohttp's reader closes with on a bad client frame: protocol error, invalid
+#: UTF-8 text, message over ``max_request_bytes``.
+_READER_ERRORS = frozenset({1002, 1007, 1009})
+
+
+class UpbitWebSocket(web.WebSocketResponse):
+    """A WebSocketResponse that answers a frame its reader refuses as Upbit answers a bad
+    request: an error frame, then close 1000 ~150 ms later (§3.6, §6).
+
+    aiohttp closes such a connection itself, inside ``receive()``, with 1002/1007/1009 and no
+    error frame; this hooks that close. The session's own closes (faults, shutdown) set
+    ``deliberate`` so a fault can still close with any code.
+    """
+
+    def __init__(self, *, error_close_delay: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.deliberate = False
+        self.request_errors = 0
+        self._delay = error_close_delay
+
+    async def close(self, *, code: int = 1000, message: bytes = b"", drain: bool = True) -> bool:
+        if code in _READER_ERRORS and not self.deliberate and not self.closed:
+            self.request_errors += 1
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.send_bytes(error_frame("WRONG_FORMAT", ERROR_MESSAGES["WRONG_FORMAT"]))
+                await asyncio.sleep(self._delay)
+            code, message = 1000, b""
+        return await super().close(code=code, message=message, drain=drain)
+
+
 class Session:
     """Protocol state of one connection; :meth:`run` serves it until it ends."""
 
@@ -178,11 +208,20 @@ class Session:
     async def _close(self, code: int, delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
+        if isinstance(self._ws, UpbitWebSocket):
+            self._ws.deliberate = True
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self._ws.close(code=code)
 
     # -- receiving --------------------------------------------------------------------------
     async def _reader(self) -> None:
+        try:
+            await self._read()
+        finally:
+            if isinstance(self._ws, UpbitWebSocket):
+                self._stats.errors_sent += self._ws.request_errors
+
+    async def _read(self) -> None:
         async for msg in self._ws:
             self._last_activity = self._loop.time()  # any frame resets the idle timer (§5)
             self._stats.messages_received += 1
@@ -200,6 +239,16 @@ class Session:
                 self._on_request(text)
 
     def _on_request(self, text: str) -> None:
+        try:
+            self._handle_request(text)
+        except Exception:
+            # A bug, not the client's fault, but the client still gets Upbit's answer to a
+            # request the server cannot serve (§6) and the handler keeps running.
+            _log.exception("simulator: unexpected failure handling a request; WRONG_FORMAT")
+            if not self._closing:
+                self.reject("WRONG_FORMAT", ERROR_MESSAGES["WRONG_FORMAT"])
+
+    def _handle_request(self, text: str) -> None:
         if self._closing or self.half_open:
             return
         if text == "PING":  # §5: starts the UP ticker; not counted as a request
