@@ -252,15 +252,52 @@ async def settle(stream: upbitws.Stream, within: float = 60.0) -> None:
             await asyncio.sleep(0.1)
 
 
+def _stream(markets: list[str], url: str) -> upbitws.Stream:
+    return upbitws.connect(
+        [upbitws.trade(*markets)],
+        url=url,
+        ping_interval=0.3,
+        pong_timeout=0.6,
+        data_timeout=2.0,
+        probe_timeout=1.0,
+        backoff=BackoffPolicy(initial=0.05, maximum=0.5, stable_after=1.0),
+        queue_size=150,
+        backfill_hold=60,
+        include_events=True,
+    )
+
+
+def _add_stats(total: Counter[str], stats: Any) -> None:
+    for name in (
+        "reconnections",
+        "trades_recovered",
+        "duplicates_suppressed",
+        "gaps_opened",
+        "gaps_filled",
+        "gaps_unrecoverable",
+    ):
+        total[name] += getattr(stats, name)
+
+
 async def run(
     seconds: float, markets: list[str], rate: float, every: float, seed: int, long: bool = False
 ) -> dict[str, Any]:
+    """The chaos run. A stream that dies (an exception out of the stream: a client bug) is
+    recorded in ``stream_deaths`` and replaced by a new one, so the leak measurement goes on;
+    completeness is then checked per stream (each one's first to last trade)."""
     sim = SimulatorProcess(seed, markets, rate)
     rng = random.Random(seed)
     applied: Counter[str] = Counter()
-    tape = Tape()
+    tapes: list[Tape] = []
+    deaths: list[dict[str, Any]] = []
+    finished: Counter[str] = Counter()  # stats of streams that died
+    current: list[upbitws.Stream] = []
     rss: list[tuple[float, float]] = []
     samples: list[dict[str, float]] = []
+    started = time.monotonic()
+
+    def reconnections() -> int:
+        return finished["reconnections"] + (current[-1].stats().reconnections if current else 0)
 
     async def sample(elapsed: float) -> None:
         samples.append(
@@ -270,27 +307,30 @@ async def run(
                 "sim_rss": round(await sim.call("rss"), 2),
                 "fds": open_fds(),
                 "tasks": len(asyncio.all_tasks()),
-                "tape_mb": round(tape.megabytes(), 3),
-                "reconnections": stream.stats().reconnections,
+                "tape_mb": round(sum(t.megabytes() for t in tapes), 3),
+                "reconnections": reconnections(),
             }
         )
 
+    async def consume_forever() -> None:
+        while True:
+            tape = Tape()
+            tapes.append(tape)
+            stream = _stream(markets, sim.ws_url)
+            current.append(stream)
+            try:
+                async with stream:
+                    await tape.consume(stream)
+            except Exception as exc:  # a stream death is the finding: record it, go on
+                deaths.append({"t": round(time.monotonic() - started, 1), "error": _describe(exc)})
+                print(f"soak: the stream died: {_describe(exc)}; starting a new one", flush=True)
+                _add_stats(finished, stream.stats())
+                current.pop()
+                await asyncio.sleep(0.5)
+
     try:
-        stream = upbitws.connect(
-            [upbitws.trade(*markets)],
-            url=sim.ws_url,
-            ping_interval=0.3,
-            pong_timeout=0.6,
-            data_timeout=2.0,
-            probe_timeout=1.0,
-            backoff=BackoffPolicy(initial=0.05, maximum=0.5, stable_after=1.0),
-            queue_size=150,
-            backfill_hold=60,
-            include_events=True,
-        )
-        started = time.monotonic()
-        async with stream, asyncio.TaskGroup() as tg:
-            reader = tg.create_task(tape.consume(stream))
+        async with asyncio.TaskGroup() as tg:
+            reader = tg.create_task(consume_forever())
             await asyncio.sleep(2.0)
             rss_start = rss_mb()
             rss.append((0.0, rss_start))
@@ -299,7 +339,7 @@ async def run(
             while time.monotonic() - started < seconds:
                 kind = next(kinds)
                 if kind == "stall":
-                    tape.stall_for = STALL_SECONDS
+                    tapes[-1].stall_for = STALL_SECONDS
                 else:
                     await sim.call("fault", FAULT_ACTIONS[kind])
                 applied[kind] += 1
@@ -309,11 +349,14 @@ async def run(
                     rss.append((round(elapsed, 1), rss_mb()))
                 if elapsed - samples[-1]["t"] >= SAMPLE_EVERY:
                     await sample(elapsed)
-            await settle(stream)
+            if not current:  # a stream died just now: its replacement starts in 0.5 s
+                await asyncio.sleep(1.0)
+            await settle(current[-1])
             await asyncio.sleep(1.0)
-            await settle(stream)
+            await settle(current[-1])
             await sample(time.monotonic() - started)
-            stats = stream.stats()
+            total = Counter(finished)
+            _add_stats(total, current[-1].stats())
             rss_end = rss_mb()
             elapsed = time.monotonic() - started
             reader.cancel()
@@ -324,20 +367,23 @@ async def run(
 
     per_market: dict[str, dict[str, int]] = {}
     for code in markets:
-        mine = tape.ids.get(code, array("q"))
         ids = history[code]
-        if not mine:
-            per_market[code] = {"expected": 0, "received": 0, "missing": 0, "duplicates": 0}
-            continue
         index = {sid: i for i, sid in enumerate(ids)}
-        first, last = index[mine[0]], index[mine[-1]]
-        expected = set(ids[first : last + 1])
-        got = set(mine)
+        expected: set[int] = set()
+        received: list[int] = []
+        for tape in tapes:  # each stream: complete from its first trade to its last
+            mine = tape.ids.get(code, array("q"))
+            if not mine:
+                continue
+            first, last = index[mine[0]], index[mine[-1]]
+            expected.update(ids[first : last + 1])
+            received.extend(mine)
+        got = set(received)
         per_market[code] = {
             "expected": len(expected),
-            "received": len(mine),
+            "received": len(received),
             "missing": len(expected - got),
-            "duplicates": len(mine) - len(got),
+            "duplicates": len(received) - len(got),
             "extra": len(got - expected),
         }
     totals = {k: sum(m.get(k, 0) for m in per_market.values()) for k in per_market[markets[0]]}
@@ -351,19 +397,21 @@ async def run(
         "fault_every_s": every,
         "faults_applied": dict(applied),
         "faults_total": sum(applied.values()),
-        "reconnections": stats.reconnections,
+        "reconnections": total["reconnections"],
+        "streams": len(tapes),
+        "stream_deaths": deaths,
         "trades": totals,
         "per_market": per_market,
-        "trades_recovered": stats.trades_recovered,
-        "recovered_delivered": tape.recovered,
-        "out_of_order": tape.out_of_order,
-        "duplicates_suppressed": stats.duplicates_suppressed,
+        "trades_recovered": total["trades_recovered"],
+        "recovered_delivered": sum(t.recovered for t in tapes),
+        "out_of_order": sum(t.out_of_order for t in tapes),
+        "duplicates_suppressed": total["duplicates_suppressed"],
         "gaps": {
-            "opened": stats.gaps_opened,
-            "filled": stats.gaps_filled,
-            "unrecoverable": stats.gaps_unrecoverable,
+            "opened": total["gaps_opened"],
+            "filled": total["gaps_filled"],
+            "unrecoverable": total["gaps_unrecoverable"],
         },
-        "unrecoverable_reasons": tape.unrecoverable[:20],
+        "unrecoverable_reasons": [r for t in tapes for r in t.unrecoverable][:20],
         "rest_requests": sim_stats.get("rest_requests"),
         "rejected_upgrades": sim_stats.get("rejected_upgrades"),
         "rss_mb": {"start": round(rss_start, 1), "end": round(rss_end, 1)},
@@ -373,6 +421,13 @@ async def run(
         "samples": samples if long else [],
         "complete": totals["missing"] == 0 and totals["duplicates"] == 0 and totals["extra"] == 0,
     }
+
+
+def _describe(exc: BaseException) -> str:
+    """The innermost exceptions of a (possibly nested) group, one line."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def render(result: dict[str, Any]) -> str:
@@ -387,7 +442,13 @@ def render(result: dict[str, Any]) -> str:
         f"{result['trade_rate']}, a fault every ~{result['fault_every_s']} s. "
         "Simulator in a child process; RSS is the client's.",
         "",
-        f"**Result: {'complete, no duplicates' if result['complete'] else 'INCOMPLETE'}**",
+        f"**Result: {'complete, no duplicates' if result['complete'] else 'INCOMPLETE'}**"
+        + (
+            f"; **{len(result['stream_deaths'])} stream death(s)** (an exception ended the "
+            "stream: a client bug; a new stream was started and each is checked on its own)"
+            if result.get("stream_deaths")
+            else "; no stream died"
+        ),
         "",
         "| measure | value |",
         "|---|---|",
@@ -412,6 +473,9 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"| {code} | {m['expected']} | {m['received']} | {m['missing']} | {m['duplicates']} |"
         )
+    if result.get("stream_deaths"):
+        lines += ["", "Stream deaths (time into the run, the exception that escaped):", ""]
+        lines += [f"- {d['t']} s: {d['error']}" for d in result["stream_deaths"][:20]]
     leaks = result.get("leaks")
     if leaks:
         lines += [
@@ -459,7 +523,7 @@ def main() -> int:
     text = render(result)
     (out / f"{name}.md").write_text(text)
     print(text)
-    return 0 if result["complete"] else 1
+    return 0 if result["complete"] and not result["stream_deaths"] else 1
 
 
 if __name__ == "__main__":
