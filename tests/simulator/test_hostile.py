@@ -126,6 +126,49 @@ async def test_sim_orders_answer_400_with_a_message_for_absurd_numbers(
     _no_errors_logged(caplog)
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/v1/trades/ticks?market=KRW-BTC&count=" + "9" * 5000,
+        "/v1/trades/ticks?market=KRW-BTC&cursor=1e999",
+        "/v1/trades/ticks?market=KRW-BTC&days_ago=" + "9" * 30,
+        "/v1/trades/ticks?market=KRW-BTC&to=²²:²²:²²",
+        "/v1/trades/ticks?market=" + "%00" * 10,
+        "/v1/market/all?is_details=" + "x" * 1000,
+        "/v1/orderbook/instruments?markets=" + "KRW-BTC.²," * 100,
+    ],
+)
+async def test_rest_routes_answer_4xx_with_a_message(
+    sim: Simulator, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, query: str
+) -> None:
+    async with http.get(sim.url + query) as reply:
+        assert 400 <= reply.status < 500
+        doc = await reply.json()
+    assert doc["error"]["message"]
+    _no_errors_logged(caplog)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"kind":"reject_upgrade","status":418,"retry_after":1e308}',
+        b'{"kind":"reject_upgrade","retry_after":1e999}',
+        b'{"kind":"drop","code":' + b"9" * 5000 + b"}",
+        b"[" * 100_000,
+        b'{"kind":"close_after","count":-1}',
+    ],
+)
+async def test_sim_faults_answer_400_with_a_message(
+    sim: Simulator, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    async with http.post(f"{sim.url}/_sim/faults", data=body, headers=headers) as reply:
+        assert reply.status == 400
+        doc = await reply.json()
+    assert doc["error"]["message"]
+    _no_errors_logged(caplog)
+
+
 # -- fuzz ---------------------------------------------------------------------------------------
 
 _CODES = st.sampled_from(

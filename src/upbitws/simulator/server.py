@@ -10,6 +10,10 @@ of ``rest.py``, and the control routes ``/_sim/orders``, ``/_sim/faults``, ``/_s
                 ...
 
 or from the command line: ``upbitws simulate --port 8080``.
+
+The control routes answer only loopback ``Host`` / ``Origin`` headers, take JSON POSTs only,
+and with ``control_token`` need ``Authorization: Bearer TOKEN`` (:class:`ControlGuard`); no
+route answers 500 (an unexpected failure is logged and answered 400).
 """
 
 from __future__ import annotations
@@ -439,8 +443,8 @@ class Simulator:
     async def _body(request: web.Request) -> Any:
         try:
             return msgspec.json.decode(await request.read())
-        except msgspec.DecodeError as exc:
-            raise ValueError("body is not JSON") from exc
+        except (msgspec.DecodeError, RecursionError) as exc:
+            raise ValueError(f"body is not valid JSON ({exc})") from exc
 
     async def _post_order(self, request: web.Request) -> web.Response:
         try:
