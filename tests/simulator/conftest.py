@@ -1,6 +1,6 @@
 """Fixtures for the simulator tests: every simulator and HTTP session is closed by its fixture.
 
-The simulator is driven with a plain aiohttp WebSocket client on purpose (issue 3 acceptance):
+The simulator is driven with a plain aiohttp WebSocket client on purpose:
 upbitws's own client could share the simulator's misunderstandings.
 """
 

@@ -1,5 +1,5 @@
 """The simulated account: orders through the control route, myOrder and myAsset frames
-through their states, fills as public trades (issue 3 §4; protocol §4.6, §4.7)."""
+through their states, fills as public trades (protocol §4.6, §4.7)."""
 
 from __future__ import annotations
 

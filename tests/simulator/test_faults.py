@@ -1,4 +1,4 @@
-"""Fault knobs, through the control route and in process (issue 3 §5; faults.py)."""
+"""Fault knobs, through the control route and in process (faults.py)."""
 
 from __future__ import annotations
 

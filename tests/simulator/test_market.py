@@ -1,5 +1,5 @@
 """The seeded market: unique sequential_id, the tick grid, busy and quiet markets, tickers,
-candles at most once a second, and determinism (§4.2–§4.5, §11, issue 3 §3)."""
+candles at most once a second, and determinism (§4.2–§4.5, §11)."""
 
 from __future__ import annotations
 

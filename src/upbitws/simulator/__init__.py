@@ -1,5 +1,5 @@
 """A faithful local Upbit: WebSocket and REST on one port, seeded markets, a private account,
-fault knobs and a benchmark feed (issue 3). See the README section "Against the simulator".
+fault knobs and a benchmark feed. See the README section "Against the simulator".
 
 >>> async def main() -> None:  # doctest: +SKIP
 ...     async with Simulator(seed=1, markets=["KRW-BTC"]) as sim:

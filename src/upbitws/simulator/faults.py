@@ -1,4 +1,4 @@
-"""Fault knobs (issue 3 §5): what ``POST /_sim/faults`` and ``Simulator.apply_fault`` accept.
+"""Fault knobs: what ``POST /_sim/faults`` and ``Simulator.apply_fault`` accept.
 
 =============== ===========================================================================
 kind            effect

@@ -1,4 +1,4 @@
-"""The simulator: one aiohttp app on one host:port, like api.upbit.com (issue 3 §1, §5, §6).
+"""The simulator: one aiohttp app on one host:port, like api.upbit.com (protocol §1, §5, §6).
 
 Routes: ``/websocket/v1`` and ``/websocket/v1/private`` (WebSocket), the quotation REST routes
 of ``rest.py``, and the control routes ``/_sim/orders``, ``/_sim/faults``, ``/_sim/stats``,
