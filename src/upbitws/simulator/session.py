@@ -56,7 +56,7 @@ from upbitws.simulator.requests import (
 )
 from upbitws.simulator.stats import Stats
 
-__all__ = ["Session"]
+__all__ = ["ENTRY_OVERHEAD", "Session", "UpbitWebSocket", "error_frame"]
 
 _UP = encode(StatusFrame(status="UP"))
 _MALFORMED = b'{"type":"trade","code":"KRW-BTC","trade_price":'  # cut-off JSON
