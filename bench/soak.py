@@ -491,13 +491,19 @@ def render(result: dict[str, Any]) -> str:
             "MB/h |",
             f"| client RSS range, second half | {leaks['rss_mb_range_second_half'][0]} – "
             f"{leaks['rss_mb_range_second_half'][1]} MB |",
-            f"| simulator RSS slope, second half | {leaks['sim_rss_slope_mb_per_h']} MB/h |",
+            f"| simulator RSS slope, second half (keeps every trade, see below) | "
+            f"{leaks['sim_rss_slope_mb_per_h']} MB/h |",
             f"| open fds, whole run / second half | {leaks['fds_range'][0]} – "
             f"{leaks['fds_range'][1]} / {leaks['fds_range_second_half'][0]} – "
             f"{leaks['fds_range_second_half'][1]} |",
             f"| asyncio tasks, whole run / second half | {leaks['tasks_range'][0]} – "
             f"{leaks['tasks_range'][1]} / {leaks['tasks_range_second_half'][0]} – "
             f"{leaks['tasks_range_second_half'][1]} |",
+            f"| reconnections / streams | {result['reconnections']} / {result.get('streams', 1)} |",
+            "",
+            "The harness's tape of received ids and the simulator's trade history (every trade "
+            "of the run is kept, `history_size` 2,000,000 per market, for the tape comparison) "
+            "grow with the run by design; the client's own state is what should plateau.",
         ]
     if result["unrecoverable_reasons"]:
         lines += ["", "Unrecoverable trade gaps:", ""]
