@@ -10,10 +10,19 @@ The simulator runs in a child process (so the RSS measured is the client's alone
 driven over a pipe. Results go to ``bench/results/soak.md`` and ``soak.json``.
 
     UPBITWS_SOAK_SECONDS=600 python bench/soak.py     # make soak
+    UPBITWS_SOAK_SECONDS=3600 python bench/soak.py    # long mode
+
+Long mode (a run of ``LONG_SECONDS`` or more, or ``UPBITWS_SOAK_LONG=1``) is about leaks, not
+only completeness: the fault rate goes up (a fault every ~1.6 s, so an hour gives well over
+1,000 reconnects), and RSS, open file descriptors and asyncio tasks are sampled through the
+run. The report gives the RSS slope over the second half of the run (a least-squares fit, in
+MB per hour; a plateau is ≈ 0) and the fd / task ranges. Its results go to
+``soak_long.md`` / ``soak_long.json`` so the default run's results stay beside it.
 
 Environment: ``UPBITWS_SOAK_SECONDS`` (run length, default 600), ``UPBITWS_SOAK_MARKETS``
 (default 6), ``UPBITWS_SOAK_RATE`` (trade-rate multiplier, default 1.5),
-``UPBITWS_SOAK_FAULT_EVERY`` (seconds between faults, default 4), ``UPBITWS_SOAK_SEED``.
+``UPBITWS_SOAK_FAULT_EVERY`` (seconds between faults, default 4, 1.6 in long mode),
+``UPBITWS_SOAK_LONG`` (force long mode on/off), ``UPBITWS_SOAK_SEED``.
 """
 
 from __future__ import annotations
@@ -56,6 +65,9 @@ FAULTS = [
     "stall",
 ]
 STALL_SECONDS = 2.0
+LONG_SECONDS = 1800.0  # a run this long is a leak hunt: long mode
+LONG_FAULT_EVERY = 1.6  # ~7 of 9 faults force a reconnect: ~1,570 reconnects an hour
+SAMPLE_EVERY = 10.0  # seconds between RSS / fd / task samples
 
 
 # -- the simulator, in its own process ---------------------------------------------------------
@@ -82,6 +94,8 @@ async def _serve_simulator(pipe: Connection, seed: int, markets: list[str], rate
                 pipe.send({c: [t.sequential_id for t in sim.trades(c)] for c in args})
             elif command == "stats":
                 pipe.send(sim.stats())
+            elif command == "rss":
+                pipe.send(rss_mb())
             else:
                 pipe.send(None)
                 return
@@ -142,6 +156,61 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def open_fds() -> int:
+    """Open file descriptors of this process (Linux /proc; -1 where it cannot be read)."""
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return -1
+
+
+def slope_per_hour(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of ``(seconds, value)`` points, in value units per hour."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    if var == 0:
+        return 0.0
+    cov = sum((t - mean_t) * (v - mean_v) for t, v in points)
+    return cov / var * 3600.0
+
+
+def leak_summary(samples: list[dict[str, float]]) -> dict[str, Any]:
+    """RSS slope over the second half of the run, and the fd / task / RSS ranges.
+
+    The first half is warm-up (allocator arenas, the dedupe windows and histograms reaching
+    their bounds); a leak shows as a slope that persists into the second half.
+    """
+    if not samples:
+        return {}
+    end = samples[-1]["t"]
+    second = [s for s in samples if s["t"] >= end / 2]
+    client = [(s["t"], s["rss"]) for s in second]
+    sim = [(s["t"], s["sim_rss"]) for s in second if s.get("sim_rss", -1) >= 0]
+    tape = [(s["t"], s["tape_mb"]) for s in second]
+
+    def span(key: str, rows: list[dict[str, float]]) -> list[float]:
+        values = [r[key] for r in rows]
+        return [min(values), max(values)]
+
+    return {
+        "samples": len(samples),
+        "second_half_samples": len(second),
+        "rss_slope_mb_per_h": round(slope_per_hour(client), 2),
+        "tape_slope_mb_per_h": round(slope_per_hour(tape), 2),
+        "rss_slope_net_of_tape_mb_per_h": round(slope_per_hour(client) - slope_per_hour(tape), 2),
+        "sim_rss_slope_mb_per_h": round(slope_per_hour(sim), 2) if sim else None,
+        "rss_mb_range_second_half": span("rss", second),
+        "fds_range": span("fds", samples),
+        "fds_range_second_half": span("fds", second),
+        "tasks_range": span("tasks", samples),
+        "tasks_range_second_half": span("tasks", second),
+    }
+
+
 class Tape:
     """What the consumer received: ids per code (compact), order and recovered counts."""
 
@@ -152,6 +221,10 @@ class Tape:
         self.recovered = 0
         self.stall_for = 0.0
         self.unrecoverable: list[str] = []
+
+    def megabytes(self) -> float:
+        """Memory this harness holds for the comparison (grows with the run by design)."""
+        return sum(a.itemsize * len(a) for a in self.ids.values()) / 2**20
 
     async def consume(self, stream: upbitws.Stream) -> None:
         async for item in stream:
@@ -181,38 +254,94 @@ async def settle(stream: upbitws.Stream, within: float = 60.0) -> None:
             await asyncio.sleep(0.1)
 
 
+def _stream(markets: list[str], url: str) -> upbitws.Stream:
+    return upbitws.connect(
+        [upbitws.trade(*markets)],
+        url=url,
+        ping_interval=0.3,
+        pong_timeout=0.6,
+        data_timeout=2.0,
+        probe_timeout=1.0,
+        backoff=BackoffPolicy(initial=0.05, maximum=0.5, stable_after=1.0),
+        queue_size=150,
+        backfill_hold=60,
+        include_events=True,
+    )
+
+
+def _add_stats(total: Counter[str], stats: Any) -> None:
+    for name in (
+        "reconnections",
+        "trades_recovered",
+        "duplicates_suppressed",
+        "gaps_opened",
+        "gaps_filled",
+        "gaps_unrecoverable",
+    ):
+        total[name] += getattr(stats, name)
+
+
 async def run(
-    seconds: float, markets: list[str], rate: float, every: float, seed: int
+    seconds: float, markets: list[str], rate: float, every: float, seed: int, long: bool = False
 ) -> dict[str, Any]:
+    """The chaos run. A stream that dies (an exception out of the stream: a client bug) is
+    recorded in ``stream_deaths`` and replaced by a new one, so the leak measurement goes on;
+    completeness is then checked per stream (each one's first to last trade)."""
     sim = SimulatorProcess(seed, markets, rate)
     rng = random.Random(seed)
     applied: Counter[str] = Counter()
-    tape = Tape()
+    tapes: list[Tape] = []
+    deaths: list[dict[str, Any]] = []
+    finished: Counter[str] = Counter()  # stats of streams that died
+    current: list[upbitws.Stream] = []
     rss: list[tuple[float, float]] = []
-    try:
-        stream = upbitws.connect(
-            [upbitws.trade(*markets)],
-            url=sim.ws_url,
-            ping_interval=0.3,
-            pong_timeout=0.6,
-            data_timeout=2.0,
-            probe_timeout=1.0,
-            backoff=BackoffPolicy(initial=0.05, maximum=0.5, stable_after=1.0),
-            queue_size=150,
-            backfill_hold=60,
-            include_events=True,
+    samples: list[dict[str, float]] = []
+    started = time.monotonic()
+
+    def reconnections() -> int:
+        return finished["reconnections"] + (current[-1].stats().reconnections if current else 0)
+
+    async def sample(elapsed: float) -> None:
+        samples.append(
+            {
+                "t": round(elapsed, 1),
+                "rss": round(rss_mb(), 2),
+                "sim_rss": round(await sim.call("rss"), 2),
+                "fds": open_fds(),
+                "tasks": len(asyncio.all_tasks()),
+                "tape_mb": round(sum(t.megabytes() for t in tapes), 3),
+                "reconnections": reconnections(),
+            }
         )
-        started = time.monotonic()
-        async with stream, asyncio.TaskGroup() as tg:
-            reader = tg.create_task(tape.consume(stream))
+
+    async def consume_forever() -> None:
+        while True:
+            tape = Tape()
+            tapes.append(tape)
+            stream = _stream(markets, sim.ws_url)
+            current.append(stream)
+            try:
+                async with stream:
+                    await tape.consume(stream)
+            except Exception as exc:  # a stream death is the finding: record it, go on
+                deaths.append({"t": round(time.monotonic() - started, 1), "error": _describe(exc)})
+                print(f"soak: the stream died: {_describe(exc)}; starting a new one", flush=True)
+                _add_stats(finished, stream.stats())
+                current.pop()
+                await asyncio.sleep(0.5)
+
+    try:
+        async with asyncio.TaskGroup() as tg:
+            reader = tg.create_task(consume_forever())
             await asyncio.sleep(2.0)
             rss_start = rss_mb()
             rss.append((0.0, rss_start))
+            await sample(time.monotonic() - started)
             kinds = itertools.cycle(FAULTS)
             while time.monotonic() - started < seconds:
                 kind = next(kinds)
                 if kind == "stall":
-                    tape.stall_for = STALL_SECONDS
+                    tapes[-1].stall_for = STALL_SECONDS
                 else:
                     await sim.call("fault", FAULT_ACTIONS[kind])
                 applied[kind] += 1
@@ -220,10 +349,16 @@ async def run(
                 elapsed = time.monotonic() - started
                 if not rss or elapsed - rss[-1][0] >= 10:
                     rss.append((round(elapsed, 1), rss_mb()))
-            await settle(stream)
+                if elapsed - samples[-1]["t"] >= SAMPLE_EVERY:
+                    await sample(elapsed)
+            if not current:  # a stream died just now: its replacement starts in 0.5 s
+                await asyncio.sleep(1.0)
+            await settle(current[-1])
             await asyncio.sleep(1.0)
-            await settle(stream)
-            stats = stream.stats()
+            await settle(current[-1])
+            await sample(time.monotonic() - started)
+            total = Counter(finished)
+            _add_stats(total, current[-1].stats())
             rss_end = rss_mb()
             elapsed = time.monotonic() - started
             reader.cancel()
@@ -234,20 +369,23 @@ async def run(
 
     per_market: dict[str, dict[str, int]] = {}
     for code in markets:
-        mine = tape.ids.get(code, array("q"))
         ids = history[code]
-        if not mine:
-            per_market[code] = {"expected": 0, "received": 0, "missing": 0, "duplicates": 0}
-            continue
         index = {sid: i for i, sid in enumerate(ids)}
-        first, last = index[mine[0]], index[mine[-1]]
-        expected = set(ids[first : last + 1])
-        got = set(mine)
+        expected: set[int] = set()
+        received: list[int] = []
+        for tape in tapes:  # each stream: complete from its first trade to its last
+            mine = tape.ids.get(code, array("q"))
+            if not mine:
+                continue
+            first, last = index[mine[0]], index[mine[-1]]
+            expected.update(ids[first : last + 1])
+            received.extend(mine)
+        got = set(received)
         per_market[code] = {
             "expected": len(expected),
-            "received": len(mine),
+            "received": len(received),
             "missing": len(expected - got),
-            "duplicates": len(mine) - len(got),
+            "duplicates": len(received) - len(got),
             "extra": len(got - expected),
         }
     totals = {k: sum(m.get(k, 0) for m in per_market.values()) for k in per_market[markets[0]]}
@@ -261,39 +399,58 @@ async def run(
         "fault_every_s": every,
         "faults_applied": dict(applied),
         "faults_total": sum(applied.values()),
-        "reconnections": stats.reconnections,
+        "reconnections": total["reconnections"],
+        "streams": len(tapes),
+        "stream_deaths": deaths,
         "trades": totals,
         "per_market": per_market,
-        "trades_recovered": stats.trades_recovered,
-        "recovered_delivered": tape.recovered,
-        "out_of_order": tape.out_of_order,
-        "duplicates_suppressed": stats.duplicates_suppressed,
+        "trades_recovered": total["trades_recovered"],
+        "recovered_delivered": sum(t.recovered for t in tapes),
+        "out_of_order": sum(t.out_of_order for t in tapes),
+        "duplicates_suppressed": total["duplicates_suppressed"],
         "gaps": {
-            "opened": stats.gaps_opened,
-            "filled": stats.gaps_filled,
-            "unrecoverable": stats.gaps_unrecoverable,
+            "opened": total["gaps_opened"],
+            "filled": total["gaps_filled"],
+            "unrecoverable": total["gaps_unrecoverable"],
         },
-        "unrecoverable_reasons": tape.unrecoverable[:20],
+        "unrecoverable_reasons": [r for t in tapes for r in t.unrecoverable][:20],
         "rest_requests": sim_stats.get("rest_requests"),
         "rejected_upgrades": sim_stats.get("rejected_upgrades"),
         "rss_mb": {"start": round(rss_start, 1), "end": round(rss_end, 1)},
         "rss_series": [(t, round(m, 1)) for t, m in rss],
+        "long": long,
+        "leaks": leak_summary(samples),
+        "samples": samples if long else [],
         "complete": totals["missing"] == 0 and totals["duplicates"] == 0 and totals["extra"] == 0,
     }
+
+
+def _describe(exc: BaseException) -> str:
+    """The innermost exceptions of a (possibly nested) group, one line."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def render(result: dict[str, Any]) -> str:
     t, g = result["trades"], result["gaps"]
     faults = ", ".join(f"{k} {v}" for k, v in sorted(result["faults_applied"].items()))
+    title = "Long soak: leaks and completeness" if result.get("long") else "Soak"
     lines = [
-        "# Soak: trade backfill and dedupe under faults",
+        f"# {title}: trade backfill and dedupe under faults",
         "",
         f"{result['date']}, Python {result['python']} on {result['machine']}; "
         f"{result['seconds']:.0f} s, {len(result['markets'])} markets at trade-rate "
         f"{result['trade_rate']}, a fault every ~{result['fault_every_s']} s. "
         "Simulator in a child process; RSS is the client's.",
         "",
-        f"**Result: {'complete, no duplicates' if result['complete'] else 'INCOMPLETE'}**",
+        f"**Result: {'complete, no duplicates' if result['complete'] else 'INCOMPLETE'}**"
+        + (
+            f"; **{len(result['stream_deaths'])} stream death(s)** (an exception ended the "
+            "stream: a client bug; a new stream was started and each is checked on its own)"
+            if result.get("stream_deaths")
+            else "; no stream died"
+        ),
         "",
         "| measure | value |",
         "|---|---|",
@@ -318,6 +475,38 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"| {code} | {m['expected']} | {m['received']} | {m['missing']} | {m['duplicates']} |"
         )
+    if result.get("stream_deaths"):
+        lines += ["", "Stream deaths (time into the run, the exception that escaped):", ""]
+        lines += [f"- {d['t']} s: {d['error']}" for d in result["stream_deaths"][:20]]
+    leaks = result.get("leaks")
+    if leaks:
+        lines += [
+            "",
+            f"Resources, sampled every {SAMPLE_EVERY:.0f} s ({leaks['samples']} samples; the "
+            "slope is a least-squares fit over the second half of the run):",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| client RSS slope, second half | {leaks['rss_slope_mb_per_h']} MB/h |",
+            f"| of which the harness's own tape of ids | {leaks['tape_slope_mb_per_h']} MB/h |",
+            f"| client RSS slope net of the tape | {leaks['rss_slope_net_of_tape_mb_per_h']} "
+            "MB/h |",
+            f"| client RSS range, second half | {leaks['rss_mb_range_second_half'][0]} – "
+            f"{leaks['rss_mb_range_second_half'][1]} MB |",
+            f"| simulator RSS slope, second half (keeps every trade, see below) | "
+            f"{leaks['sim_rss_slope_mb_per_h']} MB/h |",
+            f"| open fds, whole run / second half | {leaks['fds_range'][0]} – "
+            f"{leaks['fds_range'][1]} / {leaks['fds_range_second_half'][0]} – "
+            f"{leaks['fds_range_second_half'][1]} |",
+            f"| asyncio tasks, whole run / second half | {leaks['tasks_range'][0]} – "
+            f"{leaks['tasks_range'][1]} / {leaks['tasks_range_second_half'][0]} – "
+            f"{leaks['tasks_range_second_half'][1]} |",
+            f"| reconnections / streams | {result['reconnections']} / {result.get('streams', 1)} |",
+            "",
+            "The harness's tape of received ids and the simulator's trade history (every trade "
+            "of the run is kept, `history_size` 2,000,000 per market, for the tape comparison) "
+            "grow with the run by design; the client's own state is what should plateau.",
+        ]
     if result["unrecoverable_reasons"]:
         lines += ["", "Unrecoverable trade gaps:", ""]
         lines += [f"- {r}" for r in result["unrecoverable_reasons"]]
@@ -328,16 +517,21 @@ def main() -> int:
     seconds = float(os.environ.get("UPBITWS_SOAK_SECONDS", "600"))
     count = int(os.environ.get("UPBITWS_SOAK_MARKETS", "6"))
     rate = float(os.environ.get("UPBITWS_SOAK_RATE", "1.5"))
-    every = float(os.environ.get("UPBITWS_SOAK_FAULT_EVERY", "4"))
+    flag = os.environ.get("UPBITWS_SOAK_LONG", "")
+    long = flag.lower() in {"1", "true", "yes"} if flag else seconds >= LONG_SECONDS
+    default_every = LONG_FAULT_EVERY if long else 4.0
+    every = float(os.environ.get("UPBITWS_SOAK_FAULT_EVERY", str(default_every)))
     seed = int(os.environ.get("UPBITWS_SOAK_SEED", "11"))
     markets = ALL_MARKETS[: max(1, min(count, len(ALL_MARKETS)))]
-    result = asyncio.run(run(seconds, markets, rate, every, seed))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "soak.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = asyncio.run(run(seconds, markets, rate, every, seed, long))
+    out = Path(os.environ.get("UPBITWS_SOAK_OUT", str(RESULTS)))
+    out.mkdir(parents=True, exist_ok=True)
+    name = "soak_long" if long else "soak"
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     text = render(result)
-    (RESULTS / "soak.md").write_text(text)
+    (out / f"{name}.md").write_text(text)
     print(text)
-    return 0 if result["complete"] else 1
+    return 0 if result["complete"] and not result["stream_deaths"] else 1
 
 
 if __name__ == "__main__":

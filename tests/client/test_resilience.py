@@ -158,7 +158,7 @@ async def test_retry_limit_ends_the_stream_with_the_last_error(make_sim: SimFact
 async def test_invalid_auth_ends_the_stream_with_a_typed_error_and_no_retry(
     make_sim: SimFactory,
 ) -> None:
-    sim = await make_sim()
+    sim = await make_sim(auth_failure="frame")  # accepted, then INVALID_AUTH (one connection)
     wrong = upbitws.Credentials("upbitws-simulator-access-key-0000000000", "not-the-secret")
     async with upbitws.connect(
         upbitws.my_order(), url=sim.ws_url, credentials=wrong, **FAST

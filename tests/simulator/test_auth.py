@@ -67,9 +67,10 @@ BAD = _bad_tokens()
 
 @pytest.mark.parametrize("case", list(BAD))
 async def test_jwt_refused_with_invalid_auth_frame(
-    sim: Simulator, http: aiohttp.ClientSession, case: str
+    make_sim: SimFactory, http: aiohttp.ClientSession, case: str
 ) -> None:
-    """Default (UNVERIFIED §14.3): upgrade accepted, first request -> INVALID_AUTH, close 1000."""
+    """auth_failure="frame" (§14.3): upgrade accepted, first request -> INVALID_AUTH, close 1000."""
+    sim = await make_sim(auth_failure="frame")
     value = BAD[case]
     headers = bearer(value) if value is not None else None
     async with http.ws_connect(sim.private_ws_url, headers=headers) as ws:
@@ -132,3 +133,31 @@ async def test_quotation_types_on_the_private_endpoint(
         frames = await collect(ws, 0.2)
     assert frames
     assert all("error" not in f for f in frames)
+
+
+@pytest.mark.parametrize("case", list(BAD))
+async def test_by_default_a_missing_token_gets_the_frame_and_a_bad_one_http_401(
+    sim: Simulator, http: aiohttp.ClientSession, case: str
+) -> None:
+    """Default auth_failure="by_case" (§14.A): no token -> accepted, INVALID_AUTH + close 1000;
+    a token that is there but bad -> HTTP 401 with a JSON body (Upbit's REST 401 names)."""
+    value = BAD[case]
+    if value is None:
+        async with http.ws_connect(sim.private_ws_url) as ws:
+            await ws.send_str(req(*MY))
+            await expect_error(ws, "INVALID_AUTH", "인증 정보가 올바르지 않습니다.")
+        return
+    async with http.get(sim.private_ws_url.replace("ws://", "http://"), headers={
+        **bearer(value), "Upgrade": "websocket", "Connection": "Upgrade",
+        "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }) as reply:  # fmt: skip
+        assert reply.status == 401
+        assert reply.content_type == "application/json"
+        body = await reply.json()
+    expected = "invalid_access_key" if case == "unknown access key" else None
+    assert set(body["error"]) == {"name", "message"}
+    assert body["error"]["name"] in {"jwt_verification", "invalid_access_key",
+                                     "invalid_query_payload"}  # fmt: skip
+    if expected is not None:
+        assert body["error"]["name"] == expected
+    assert body["error"]["message"]

@@ -2,6 +2,10 @@
 
 The first stdout line is always ``upbitws simulator listening on http://HOST:PORT`` (flushed),
 so scripts can wait for it; SIGINT and SIGTERM close every connection and exit 0.
+
+Listening on anything but loopback needs ``--allow-remote`` (and prints a warning): the
+``/_sim/*`` control routes place orders and inject faults. ``--control-token`` (or
+``UPBIT_SIM_CONTROL_TOKEN``) makes them require ``Authorization: Bearer TOKEN``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import typer
 from upbitws.protocol.formats import Format
 from upbitws.simulator import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, Simulator
 from upbitws.simulator.bench import BenchConfig, BenchReport, BenchServer
+from upbitws.simulator.server import is_loopback
 
 __all__ = ["simulate"]
 
@@ -25,6 +30,7 @@ DEFAULT_PORT = 8765
 
 
 class AuthFailure(StrEnum):
+    by_case = "by_case"
     frame = "frame"
     http = "http"
 
@@ -42,7 +48,9 @@ class BenchFeed(StrEnum):
 
 
 def simulate(
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (not loopback: needs --allow-remote)")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free port)")] = DEFAULT_PORT,
     seed: Annotated[int, typer.Option(help="Seed: fixes every market's trade tape")] = 1,
     markets: Annotated[
@@ -53,7 +61,7 @@ def simulate(
     ] = None,
     idle_timeout: Annotated[
         float, typer.Option(help="Seconds without a received frame before an abrupt close")
-    ] = 120.0,
+    ] = 60.0,
     status_interval: Annotated[
         float, typer.Option(help='Seconds between {"status":"UP"} after a text PING')
     ] = 10.0,
@@ -70,14 +78,40 @@ def simulate(
         ),
     ] = None,
     auth_failure: Annotated[
-        AuthFailure, typer.Option(help="Bad JWT: INVALID_AUTH frame, or HTTP 401 on the upgrade")
-    ] = AuthFailure.frame,
+        AuthFailure,
+        typer.Option(
+            help="Bad JWT: by_case (missing: INVALID_AUTH frame; bad: HTTP 401), frame, or http"
+        ),
+    ] = AuthFailure.by_case,
     rate_limit_answer: Annotated[
         RateLimitAnswer, typer.Option(help="Over the connect limit: HTTP 429, or error frame")
     ] = RateLimitAnswer.http,
     connect_limit: Annotated[
         int, typer.Option(help="Upgrades per second per IP / access key (0: off)")
     ] = 5,
+    block_after_429s: Annotated[
+        int, typer.Option(help="After N 429s in a minute, answer 418 with a growing block (0: off)")
+    ] = 0,
+    max_queue_bytes: Annotated[
+        int, typer.Option(help="Queued bytes per connection before a slow consumer is cut")
+    ] = 4 * 2**20,
+    send_budget_bytes: Annotated[
+        int, typer.Option(help="Queued bytes over all connections (0: no budget)")
+    ] = 64 * 2**20,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote", help="Allow a --host other than loopback (the network can reach it)"
+        ),
+    ] = False,
+    control_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="UPBIT_SIM_CONTROL_TOKEN",
+            help="Require 'Authorization: Bearer TOKEN' on the /_sim control routes",
+            show_default=False,
+        ),
+    ] = None,
     bench_feed: Annotated[
         BenchFeed | None, typer.Option(help="Benchmark mode: push this feed to every connection")
     ] = None,
@@ -94,6 +128,23 @@ def simulate(
     speed: Annotated[float, typer.Option(help="Replay pace: 1 real time, 10 ten times")] = 1.0,
 ) -> None:
     """Run a local Upbit (WebSocket + REST on one port) until SIGINT/SIGTERM."""
+    control_hosts: tuple[str, ...] = ()
+    if not is_loopback(host):
+        if not allow_remote:
+            typer.echo(
+                f"error: --host {host} is not loopback: anyone who can reach it can use the "
+                "simulator and its /_sim control routes; pass --allow-remote to do it on purpose",
+                err=True,
+            )
+            raise typer.Exit(2)
+        typer.echo(
+            f"warning: listening on {host}: the simulator and its /_sim control routes (orders, "
+            "faults) are reachable from the network"
+            + ("" if control_token else "; set --control-token to protect the control routes"),
+            err=True,
+        )
+        wildcard = host in ("0.0.0.0", "::", "")
+        control_hosts = ("*",) if control_token else (() if wildcard else (host,))
     if bench_feed is not None:
         bench = BenchServer(
             BenchConfig(
@@ -121,6 +172,11 @@ def simulate(
             auth_failure=auth_failure.value,
             rate_limit_answer=rate_limit_answer.value,
             connect_limit=connect_limit or None,
+            block_after_429s=block_after_429s or None,
+            max_queue_bytes=max_queue_bytes,
+            send_budget_bytes=send_budget_bytes or None,
+            control_token=control_token or None,
+            control_hosts=control_hosts,
             host=host,
             port=port,
             replay=replay,

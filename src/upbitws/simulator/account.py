@@ -44,6 +44,11 @@ _OTHER_FEE = Decimal("0.0025")
 _ZERO = Decimal(0)
 _Q = Decimal("0.00000001")
 _BOOK_LEVELS = 400
+#: Order prices and volumes are refused outside [1e-8, 1e15]: far beyond any real order, and
+#: inside what the 28-digit decimal context computes exactly (1e308 used to overflow a
+#: quantize into a 500).
+_MIN_NUMBER = Decimal("1e-8")
+_MAX_NUMBER = Decimal("1e15")
 
 
 class OrderError(Exception):
@@ -85,10 +90,12 @@ def _decimal(value: object, name: str) -> Decimal | None:
         raise OrderError("invalid_parameter", f"{name} must be a number")
     try:
         number = Decimal(str(value))
-    except InvalidOperation as exc:
+    except (InvalidOperation, ValueError) as exc:  # ValueError: int of over 4,300 digits
         raise OrderError("invalid_parameter", f"{name} must be a number") from exc
     if not number.is_finite() or number <= 0:
         raise OrderError("invalid_parameter", f"{name} must be > 0")
+    if not _MIN_NUMBER <= number <= _MAX_NUMBER:
+        raise OrderError("invalid_parameter", f"{name} must be between 1e-8 and 1e15")
     return number
 
 
@@ -149,6 +156,8 @@ class Account:
         if side == "bid":
             funds = p if ord_type == "price" else p * v  # type: ignore[operator]
             assert funds is not None
+            if funds > _MAX_NUMBER:
+                raise OrderError("invalid_parameter", "price × volume must be at most 1e15")
             order.reserved_fee = quantize(funds * fee)
             order.locked = funds + order.reserved_fee
             wallet = self._wallet(quote)

@@ -18,14 +18,28 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["ALGORITHMS", "AuthFailure", "JWTVerifier"]
+__all__ = ["ALGORITHMS", "HTTP_401", "AuthFailure", "JWTVerifier"]
 
 #: Accepted ``alg`` values and their digests (§8: HS512 recommended, HS256 used by the SDK).
 ALGORITHMS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 
 
+#: Upbit's REST 401 error names and messages, used for an HTTP 401 on the upgrade.
+HTTP_401 = {
+    "invalid_access_key": "잘못된 엑세스 키입니다.",
+    "jwt_verification": "Jwt 토큰 검증에 실패했습니다.",
+    "nonce_used": "이미 요청한 nonce값이 다시 사용되었습니다.",
+    "invalid_query_payload": "Jwt 토큰의 payload가 올바르지 않습니다.",
+}
+
+
 class AuthFailure(Exception):
-    """Why a token was refused (the reason is for logs and tests; the wire says INVALID_AUTH)."""
+    """Why a token was refused (the reason is for logs and tests; a frame says INVALID_AUTH,
+    an HTTP 401 carries ``name``, one of :data:`HTTP_401`)."""
+
+    def __init__(self, reason: str, name: str = "jwt_verification") -> None:
+        super().__init__(reason)
+        self.name = name
 
 
 def _b64(segment: str) -> bytes:
@@ -78,12 +92,12 @@ class JWTVerifier:
         if not hmac.compare_digest(expected, _b64(parts[2])):
             raise AuthFailure("bad signature")
         if payload.get("access_key") != self.access_key:
-            raise AuthFailure("unknown access key")
+            raise AuthFailure("unknown access key", "invalid_access_key")
         nonce = payload.get("nonce")
         if not isinstance(nonce, str) or not nonce:
-            raise AuthFailure("missing nonce")
+            raise AuthFailure("missing nonce", "invalid_query_payload")
         if nonce in self._nonces:
-            raise AuthFailure("nonce already used")
+            raise AuthFailure("nonce already used", "nonce_used")
         self._nonces[nonce] = None
         if len(self._nonces) > self._memory:
             self._nonces.popitem(last=False)

@@ -61,8 +61,8 @@ class Fault:
             raise ValueError(f"close code must be 1000..4999, got {self.code}")
         if self.status not in _STATUSES:
             raise ValueError(f"status must be 429, 418 or 401, got {self.status}")
-        if self.retry_after is not None and self.retry_after < 0:
-            raise ValueError("retry_after must be >= 0")
+        if self.retry_after is not None and not 0 <= self.retry_after < 1e12:
+            raise ValueError("retry_after must be a number of seconds >= 0 (and < 1e12)")
         if self.count < 0:
             raise ValueError("count must be >= 0")
         if self.target not in ("all", "next"):

@@ -97,10 +97,16 @@ class Request:
 
 def split_depth(code: str) -> tuple[str, int]:
     """``"KRW-BTC.15"`` -> ``("KRW-BTC", 15)``; a missing or unsupported count gives 30
-    (§3.4). A non-numeric suffix stays part of the code (which then matches nothing)."""
+    (§3.4). A non-numeric suffix stays part of the code (which then matches nothing).
+
+    Only ASCII digits count as a number (``str.isdigit`` also accepts ``"²"``, which ``int``
+    refuses), and a count of more than a few digits is simply unsupported (``int`` refuses
+    strings of over 4,300 digits)."""
     head, dot, tail = code.rpartition(".")
-    if not dot or not tail.isdigit():
+    if not dot or not tail.isascii() or not tail.isdigit():
         return code, _DEFAULT_DEPTH
+    if len(tail) > 3:
+        return head, _DEFAULT_DEPTH
     depth = int(tail)
     return head, depth if depth in _DEPTHS else _DEFAULT_DEPTH
 
@@ -124,7 +130,7 @@ def _level(value: object) -> Decimal | None:
         raise Rejected("WRONG_FORMAT")
     try:
         level = Decimal(str(value))
-    except InvalidOperation as exc:
+    except (InvalidOperation, ValueError) as exc:
         raise Rejected("WRONG_FORMAT") from exc
     if not level.is_finite() or level < 0:
         raise Rejected("WRONG_FORMAT")
@@ -190,7 +196,7 @@ def parse_request(data: str | bytes, *, private: bool, camel_case: bool = True) 
     failing check (module docstring). ``private`` is the endpoint (``/websocket/v1/private``)."""
     try:
         doc = msgspec.json.decode(data)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # deep nesting: RecursionError
         raise Rejected("WRONG_FORMAT") from exc
     if not isinstance(doc, list) or not doc or not all(isinstance(o, dict) for o in doc):
         raise Rejected("WRONG_FORMAT")

@@ -146,7 +146,7 @@ class RestRoutes:
                 raise _Fail(rest_error(400, _TYPE_MISMATCH))
             if days_ago is not None and not 1 <= days_ago <= 7:
                 raise _Fail(rest_error(400, _TYPE_MISMATCH))
-            if to and (len(to) != 6 or not to.isdigit()):
+            if to and (len(to) != 6 or not to.isascii() or not to.isdigit()):
                 raise _Fail(rest_error(400, _TYPE_MISMATCH))
             if sim is None:
                 raise _Fail(rest_error(404, "Code not found"))

@@ -1,4 +1,4 @@
-"""The simulator: one aiohttp app on one host:port, like api.upbit.com (§1, §12).
+"""The simulator: one aiohttp app on one host:port, like api.upbit.com (§1, §5, §6, §12).
 
 Routes: ``/websocket/v1`` and ``/websocket/v1/private`` (WebSocket), the quotation REST routes
 of ``rest.py``, and the control routes ``/_sim/orders``, ``/_sim/faults``, ``/_sim/stats``,
@@ -10,38 +10,47 @@ of ``rest.py``, and the control routes ``/_sim/orders``, ``/_sim/faults``, ``/_s
                 ...
 
 or from the command line: ``upbitws simulate --port 8080``.
+
+The control routes answer only loopback ``Host`` / ``Origin`` headers, take JSON POSTs only,
+and with ``control_token`` need ``Authorization: Bearer TOKEN`` (:class:`ControlGuard`); no
+route answers 500 (an unexpected failure is logged and answered 400).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
+import logging
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import msgspec
 from aiohttp import web
 
 from upbitws.models import StreamType, Trade
 from upbitws.simulator.account import Account, OrderError
-from upbitws.simulator.auth import AuthFailure, JWTVerifier
+from upbitws.simulator.auth import HTTP_401, AuthFailure, JWTVerifier
 from upbitws.simulator.catalog import build_catalog
 from upbitws.simulator.config import SimulatorConfig
 from upbitws.simulator.engine import Exchange
 from upbitws.simulator.faults import Fault, FaultBook
 from upbitws.simulator.frames import trade_frame
-from upbitws.simulator.limits import KeyedWindow
+from upbitws.simulator.limits import Escalation, KeyedWindow, SendBudget
 from upbitws.simulator.replay import replay_exchange
 from upbitws.simulator.requests import ERROR_MESSAGES
 from upbitws.simulator.rest import RestRoutes, json_response
-from upbitws.simulator.session import Session
+from upbitws.simulator.session import Session, UpbitWebSocket
 from upbitws.simulator.stats import Stats
 
 if TYPE_CHECKING:
     from decimal import Decimal
 
-__all__ = ["PRIVATE_PATH", "PUBLIC_PATH", "Simulator"]
+__all__ = ["PRIVATE_PATH", "PUBLIC_PATH", "ControlGuard", "Simulator", "is_loopback"]
 
 PUBLIC_PATH = "/websocket/v1"
 PRIVATE_PATH = "/websocket/v1/private"
@@ -52,6 +61,103 @@ def _error(
     status: int, name: str, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:
     return json_response({"error": {"name": name, "message": message}}, status, headers)
+
+
+_log = logging.getLogger("upbitws.simulator")
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an IP literal, IPv6 with or without brackets) is loopback."""
+    name = host.strip().lower().removeprefix("[").removesuffix("]")
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_part(authority: str) -> str:
+    """``"127.0.0.1:8765"`` -> ``"127.0.0.1"``; ``"[::1]:80"`` -> ``"[::1]"``."""
+    authority = authority.strip()
+    if authority.startswith("["):
+        return authority.partition("]")[0] + "]"
+    return authority.rpartition(":")[0] if authority.count(":") == 1 else authority
+
+
+class ControlGuard:
+    """Who may use the ``/_sim/*`` control routes (place orders, inject faults).
+
+    A web page open in the developer's browser can send requests to ``127.0.0.1``: a
+    ``Host`` that is not loopback (DNS rebinding) or a cross-site ``Origin`` is refused with
+    403, and a POST must be ``Content-Type: application/json`` (which a page cannot send
+    cross-origin without a CORS preflight, which the simulator never grants). With a
+    ``control_token`` every control request must carry ``Authorization: Bearer TOKEN``
+    (compared in constant time); ``control_hosts`` adds ``Host`` names beyond loopback (for a
+    simulator reached over the network with ``--allow-remote``); ``"*"`` there accepts any
+    ``Host`` and ``Origin``, but only together with a token.
+    """
+
+    def __init__(self, token: str | None, hosts: tuple[str, ...] = ()) -> None:
+        self._token = token.encode() if token else None
+        self._hosts = frozenset(h.lower() for h in hosts)
+
+    def _allowed_host(self, host: str) -> bool:
+        if "*" in self._hosts and self._token is not None:  # any Host, token required
+            return True
+        return is_loopback(host) or host.lower().strip("[]") in self._hosts
+
+    def refusal(self, request: web.Request) -> web.Response | None:
+        """The error response for a refused control request, or None."""
+        host = request.headers.get("Host")
+        if host is None or not self._allowed_host(_host_part(host)):
+            return _error(
+                403, "forbidden", f"control routes answer only a loopback Host, got {host!r}"
+            )
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            parsed = urlsplit(origin)
+            if parsed.scheme not in ("http", "https") or not self._allowed_host(
+                parsed.hostname or ""
+            ):
+                return _error(
+                    403, "forbidden", f"control routes refuse cross-site Origin {origin!r}"
+                )
+        if self._token is not None:
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                given.strip().encode(), self._token
+            ):
+                return _error(
+                    401,
+                    "unauthorized",
+                    "control routes need 'Authorization: Bearer <control token>'",
+                )
+        if request.method == "POST" and request.content_type != "application/json":
+            return _error(
+                415,
+                "unsupported_media_type",
+                f"control routes take Content-Type: application/json, got {request.content_type!r}",
+            )
+        return None
+
+
+@web.middleware
+async def _never_500(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """No route answers 500: an unexpected failure is logged (it is a bug to fix) and the
+    client gets a 400 that says the request could not be handled."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        _log.exception("simulator: unexpected failure on %s %s", request.method, request.path)
+        return _error(
+            400, "invalid_request", f"request could not be handled ({type(exc).__name__})"
+        )
 
 
 class Simulator:
@@ -73,7 +179,16 @@ class Simulator:
         self._verifier = JWTVerifier(cfg.access_key, cfg.secret_key)
         self._faults = FaultBook()
         self._stats = Stats()
+        self._budget = SendBudget(cfg.send_budget_bytes)
+        self._control = ControlGuard(cfg.control_token, tuple(cfg.control_hosts))
         self._connects = None if cfg.connect_limit is None else KeyedWindow(cfg.connect_limit)
+        self._escalation = (
+            None
+            if cfg.block_after_429s is None
+            else Escalation(
+                cfg.block_after_429s, cfg.block_window, cfg.block_seconds, cfg.block_max
+            )
+        )
         self.sessions: set[Session] = set()
         self._runner: web.AppRunner | None = None
         self._engine: asyncio.Task[None] | None = None
@@ -90,7 +205,7 @@ class Simulator:
 
     def build_app(self) -> web.Application:
         """The aiohttp application (routes only; :meth:`start` also runs the market)."""
-        app = web.Application()
+        app = web.Application(middlewares=[_never_500, self._guard_control])
         app.router.add_get(PUBLIC_PATH, self._public)
         app.router.add_get(PRIVATE_PATH, self._private)
         RestRoutes(self.exchange, self._stats, self.config.rest_rate_limit).add_to(app)
@@ -101,6 +216,19 @@ class Simulator:
         app.router.add_get("/_sim/stats", self._get_stats)
         app.router.add_get("/_sim/account", self._get_account)
         return app
+
+    @web.middleware
+    async def _guard_control(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        if request.path.startswith("/_sim/"):
+            refusal = self._control.refusal(request)
+            if refusal is not None:
+                self._stats.control_refused += 1
+                return refusal
+        return await handler(request)
 
     async def start(self) -> None:
         """Start the market clock and listen on ``host:port`` (port 0: a free port)."""
@@ -171,7 +299,10 @@ class Simulator:
         identifier: str | None = None,
     ) -> str:
         """Place an order on the simulated account; returns its uuid (``OrderError``)."""
-        return self.account.place(market, side, ord_type, price, volume, identifier).uuid
+        try:
+            return self.account.place(market, side, ord_type, price, volume, identifier).uuid
+        except ArithmeticError as exc:  # numbers the 28-digit decimal context cannot hold
+            raise OrderError("invalid_parameter", "price or volume out of range") from exc
 
     def cancel_order(self, uuid: str) -> None:
         """Cancel a waiting order (``OrderError`` if unknown or already finished)."""
@@ -200,6 +331,7 @@ class Simulator:
         out["subscriptions"] = self.exchange.subscription_count()
         out["trades"] = self.exchange.trade_count
         out["pending_faults"] = self._faults.pending()
+        out["queued_bytes"] = self._budget.total
         return out
 
     def trades(self, market: str) -> list[Trade[Decimal]]:
@@ -220,21 +352,34 @@ class Simulator:
         if rejection is not None:
             self._stats.rejected_upgrades += 1
             retry = rejection.retry_after_header
+            if rejection.status == 418:
+                return self._blocked(float(retry or 0), header=True)
             headers = {"Retry-After": retry} if retry is not None else None
-            names = {429: "Too Many Requests", 418: "I'm a teapot", 401: "INVALID_AUTH"}
-            message = ERROR_MESSAGES["INVALID_AUTH"] if rejection.status == 401 else "rejected"
-            return _error(rejection.status, names[rejection.status], message, headers)
+            if rejection.status == 401:
+                return _error(401, "jwt_verification", HTTP_401["jwt_verification"])
+            return _error(429, "Too Many Requests", "rejected", headers)
         authorization = request.headers.get("Authorization")
         over_limit = False
         left = cfg.connect_limit or 5
         if self._connects is not None:  # websocket-connect: 5/s per IP or access key (§7)
-            key = JWTVerifier.peek_access_key(authorization) if private else None
-            admitted, left, retry_after = self._connects.admit(
-                key or request.remote or "?", asyncio.get_running_loop().time()
+            key = (JWTVerifier.peek_access_key(authorization) if private else None) or (
+                request.remote or "?"
             )
+            now = asyncio.get_running_loop().time()
+            if self._escalation is not None:
+                blocked = self._escalation.blocked_for(key, now)
+                if blocked > 0:  # §7: repeated 429s -> 418 with a growing block
+                    self._stats.blocked_upgrades += 1
+                    return self._blocked(blocked, header=cfg.block_retry_after_header)
+            admitted, left, retry_after = self._connects.admit(key, now)
             if not admitted:
                 self._stats.rate_limited += 1
                 if cfg.rate_limit_answer == "http":
+                    if self._escalation is not None:
+                        block = self._escalation.record_429(key, now)
+                        if block > 0:
+                            self._stats.blocked_upgrades += 1
+                            return self._blocked(block, header=cfg.block_retry_after_header)
                     headers = {
                         "Retry-After": str(max(1, math.ceil(retry_after))),
                         "Remaining-Req": "group=websocket; min=0; sec=0",
@@ -245,12 +390,23 @@ class Simulator:
         if private:
             try:
                 self._verifier.verify(authorization)
-            except AuthFailure:
-                if cfg.auth_failure == "http":
+            except AuthFailure as failure:
+                # §14.A: a token that is there but wrong is refused at the upgrade (401, like
+                # a REST call); a missing one is accepted and answered with INVALID_AUTH.
+                http = cfg.auth_failure == "http" or (
+                    cfg.auth_failure == "by_case" and bool(authorization)
+                )
+                if http:
                     self._stats.rejected_upgrades += 1
-                    return _error(401, "INVALID_AUTH", ERROR_MESSAGES["INVALID_AUTH"])
+                    return _error(401, failure.name, HTTP_401[failure.name])
                 auth_failed = True
-        ws = web.WebSocketResponse(autoping=False, compress=cfg.compression, timeout=_SHUTDOWN)
+        ws = UpbitWebSocket(
+            error_close_delay=cfg.error_close_delay,
+            autoping=False,
+            compress=cfg.compression,
+            timeout=_SHUTDOWN,
+            max_msg_size=cfg.max_request_bytes,
+        )
         if not ws.can_prepare(request):
             return _error(400, "WRONG_FORMAT", "WebSocket upgrade expected")
         # Observed on the upgrade reply: "remaining-req: group=websocket; min=300; sec=3" (§2.1).
@@ -265,6 +421,7 @@ class Simulator:
             stats=self._stats,
             private=private,
             auth_failed=auth_failed,
+            budget=self._budget,
         )
         self._stats.connections_total += 1
         self.sessions.add(session)
@@ -278,13 +435,21 @@ class Simulator:
             self.sessions.discard(session)
         return ws
 
+    def _blocked(self, seconds: float, *, header: bool) -> web.Response:
+        """HTTP 418 with the block time in the body (§7, §14.A: Upbit puts it there) and, by
+        default, in ``Retry-After``."""
+        whole = max(1, math.ceil(seconds))
+        headers = {"Retry-After": str(whole)} if header else None
+        message = f"Too many requests; blocked for {whole} seconds"
+        return _error(418, "too_many_requests", message, headers)
+
     # -- control routes ---------------------------------------------------------------------
     @staticmethod
     async def _body(request: web.Request) -> Any:
         try:
             return msgspec.json.decode(await request.read())
-        except msgspec.DecodeError as exc:
-            raise ValueError("body is not JSON") from exc
+        except (msgspec.DecodeError, RecursionError) as exc:
+            raise ValueError(f"body is not valid JSON ({exc})") from exc
 
     async def _post_order(self, request: web.Request) -> web.Response:
         try:

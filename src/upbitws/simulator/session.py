@@ -11,6 +11,13 @@
 * Any received frame (pings included) and every UP sent resets the idle timer; on expiry the
   TCP connection is aborted with no close frame (§5: the client sees 1006).
 * Messages are limited to 5/s and 100/min per connection (§7); a text ``PING`` is not counted.
+* The send queue is bounded in bytes (``max_queue_bytes``, and ``max_queue`` frames), and all
+  queues together by the server's ``send_budget_bytes``: a consumer that stops reading is cut
+  with a TCP abort (1006, no close frame: a close frame could not pass its full buffer) and
+  counted in ``slow_consumers``, instead of pinning memory.
+* A request that fails validation in any way gets an error frame and close 1000 (§3.6, §6); an
+  unexpected failure while handling one is logged and answered the same way, never crashing
+  the connection's handler.
 
 JSON_LIST / SIMPLE_LIST frames carry every data event already queued (at most 16) in one array
 (batching rules are UNVERIFIED, §14.5); status, error and LIST_SUBSCRIPTIONS replies are never
@@ -22,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections import deque
 from collections.abc import Coroutine, Sequence
 from decimal import Decimal
@@ -39,6 +47,7 @@ from upbitws.models import (
 from upbitws.protocol.codec import encode
 from upbitws.protocol.formats import LIST_FORMATS, SIMPLE_FORMATS, Format
 from upbitws.protocol.ratelimit import SlidingWindowLimiter
+from upbitws.simulator.limits import SendBudget
 from upbitws.simulator.requests import (
     ERROR_MESSAGES,
     PRIVATE_TYPES,
@@ -55,18 +64,52 @@ if TYPE_CHECKING:
     from upbitws.simulator.faults import Fault
     from upbitws.simulator.stats import Stats
 
-__all__ = ["Session"]
+__all__ = ["ENTRY_OVERHEAD", "Session", "UpbitWebSocket", "error_frame"]
 
 _UP = encode(StatusFrame(status="UP"))
 _MALFORMED = b'{"type":"trade","code":"KRW-BTC","trade_price":'  # cut-off JSON
 _BATCH = 16
 _CLOSE_TIMEOUT = 2.0  # seconds to wait for the client's close reply
 _ids = itertools.count(1)
+#: What one queued frame costs beyond its payload (deque slot, tuple): counted so that a queue
+#: of many small frames is bounded by what it really holds.
+ENTRY_OVERHEAD = 72
+_log = logging.getLogger("upbitws.simulator")
 
 
 def error_frame(name: str, message: str) -> bytes:
     """``{"error":{"name":…,"message":…}}`` (§6)."""
     return encode(ErrorFrame(error=ErrorDetail(name=name, message=message)))
+
+
+#: Close codes aiohttp's reader closes with on a bad client frame: protocol error, invalid
+#: UTF-8 text, message over ``max_request_bytes``.
+_READER_ERRORS = frozenset({1002, 1007, 1009})
+
+
+class UpbitWebSocket(web.WebSocketResponse):
+    """A WebSocketResponse that answers a frame its reader refuses as Upbit answers a bad
+    request: an error frame, then close 1000 ~150 ms later (§3.6, §6).
+
+    aiohttp closes such a connection itself, inside ``receive()``, with 1002/1007/1009 and no
+    error frame; this hooks that close. The session's own closes (faults, shutdown) set
+    ``deliberate`` so a fault can still close with any code.
+    """
+
+    def __init__(self, *, error_close_delay: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.deliberate = False
+        self.request_errors = 0
+        self._delay = error_close_delay
+
+    async def close(self, *, code: int = 1000, message: bytes = b"", drain: bool = True) -> bool:
+        if code in _READER_ERRORS and not self.deliberate and not self.closed:
+            self.request_errors += 1
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.send_bytes(error_frame("WRONG_FORMAT", ERROR_MESSAGES["WRONG_FORMAT"]))
+                await asyncio.sleep(self._delay)
+            code, message = 1000, b""
+        return await super().close(code=code, message=message, drain=drain)
 
 
 class Session:
@@ -82,6 +125,7 @@ class Session:
         stats: Stats,
         private: bool,
         auth_failed: bool,
+        budget: SendBudget | None = None,
     ) -> None:
         self.id = next(_ids)
         self._ws = ws
@@ -96,6 +140,9 @@ class Session:
         self._keys: set[Key] = set()
         self._books: dict[str, list[tuple[int, Decimal]]] = {}
         self._queue: deque[tuple[bool, bytes]] = deque()  # (is data, payload)
+        self._queued_bytes = 0  # payloads + ENTRY_OVERHEAD each, for the byte bounds
+        self._budget = budget if budget is not None else SendBudget(None)
+        self._budget.join(self)
         self._wake = asyncio.Event()
         self._limiter = SlidingWindowLimiter(config.message_limits, margin=0.0)
         self._loop = asyncio.get_running_loop()
@@ -146,6 +193,8 @@ class Session:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._clear_queue()
+            self._budget.leave(self)
             self.finished.set()
 
     def abort(self) -> None:
@@ -164,11 +213,20 @@ class Session:
     async def _close(self, code: int, delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
+        if isinstance(self._ws, UpbitWebSocket):
+            self._ws.deliberate = True
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self._ws.close(code=code)
 
     # -- receiving --------------------------------------------------------------------------
     async def _reader(self) -> None:
+        try:
+            await self._read()
+        finally:
+            if isinstance(self._ws, UpbitWebSocket):
+                self._stats.errors_sent += self._ws.request_errors
+
+    async def _read(self) -> None:
         async for msg in self._ws:
             self._last_activity = self._loop.time()  # any frame resets the idle timer (§5)
             self._stats.messages_received += 1
@@ -186,6 +244,16 @@ class Session:
                 self._on_request(text)
 
     def _on_request(self, text: str) -> None:
+        try:
+            self._handle_request(text)
+        except Exception:
+            # A bug, not the client's fault, but the client still gets Upbit's answer to a
+            # request the server cannot serve (§6) and the handler keeps running.
+            _log.exception("simulator: unexpected failure handling a request; WRONG_FORMAT")
+            if not self._closing:
+                self.reject("WRONG_FORMAT", ERROR_MESSAGES["WRONG_FORMAT"])
+
+    def _handle_request(self, text: str) -> None:
         if self._closing or self.half_open:
             return
         if text == "PING":  # §5: starts the UP ticker; not counted as a request
@@ -301,10 +369,10 @@ class Session:
             self.close_soon(fault.close_code)
         elif kind == "half_open":
             self.half_open = True
-            self._queue.clear()
+            self._clear_queue()
         elif kind == "silence":
             self.silent = True
-            self._queue.clear()
+            self._clear_queue()
         elif kind == "malformed":
             self._malformed += 1
             self._wake.set()
@@ -321,15 +389,46 @@ class Session:
         self._close_after = None
 
     # -- sending ------------------------------------------------------------------------------
-    def _enqueue(self, data: bool, payload: bytes) -> None:
-        if self.half_open or self.silent or (self._closing and data):
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes queued for this connection and not yet handed to the transport."""
+        return self._queued_bytes
+
+    def cut_slow_consumer(self, reason: str) -> None:
+        """Drop a consumer too far behind (TCP abort) and free its queue at once."""
+        if self._transport_closed() and not self._queue:
             return
-        if len(self._queue) >= self._cfg.max_queue:
-            self._stats.slow_consumers += 1
-            self.abort()  # a consumer this far behind is dropped, as a real server would
+        self._stats.slow_consumers += 1
+        if reason == "send budget":
+            self._stats.send_budget_cuts += 1
+        self._clear_queue()
+        self._budget.leave(self)
+        self.abort()
+
+    def _clear_queue(self) -> None:
+        self._queue.clear()
+        self._budget.release(self._queued_bytes)
+        self._queued_bytes = 0
+
+    def _enqueue(self, data: bool, payload: bytes) -> None:
+        if self.half_open or self.silent or (self._closing and data) or self._transport_closed():
+            return
+        size = len(payload) + ENTRY_OVERHEAD
+        cfg = self._cfg
+        if len(self._queue) >= cfg.max_queue or self._queued_bytes + size > cfg.max_queue_bytes:
+            self.cut_slow_consumer("queue")  # as a real server drops a consumer this far behind
             return
         self._queue.append((data, payload))
+        self._queued_bytes += size
         self._wake.set()
+        self._budget.charge(size)  # may cut the largest queue server-wide (maybe this one)
+
+    def _pop(self) -> tuple[bool, bytes]:
+        data, payload = self._queue.popleft()
+        size = len(payload) + ENTRY_OVERHEAD
+        self._queued_bytes -= size
+        self._budget.release(size)
+        return data, payload
 
     async def _writer(self) -> None:
         while True:
@@ -340,18 +439,18 @@ class Session:
                     self._malformed -= 1
                     await self._send(_MALFORMED)
                     continue
-                data, payload = self._queue.popleft()
+                data, payload = self._pop()
                 if data and self.format in LIST_FORMATS:
                     items = [payload]
                     while self._queue and self._queue[0][0] and len(items) < _BATCH:
-                        items.append(self._queue.popleft()[1])
+                        items.append(self._pop()[1])
                     payload = b"[" + b",".join(items) + b"]"
                 await self._send(payload)
                 if self._close_after is not None:
                     left, code = self._close_after
                     self._close_after = (left - 1, code) if left > 1 else None
                     if left <= 1:  # exactly `count` messages, then the close frame
-                        self._queue.clear()
+                        self._clear_queue()
                         self.close_soon(code)
                         return
 
@@ -365,7 +464,7 @@ class Session:
             else:
                 await self._ws.send_bytes(payload)
         except (ConnectionError, RuntimeError):
-            self._queue.clear()
+            self._clear_queue()
             return
         self._stats.messages_sent += 1
 

@@ -17,9 +17,15 @@ class Stats:
     errors_sent: int = 0
     rejected_upgrades: int = 0
     rate_limited: int = 0
+    #: Upgrades answered 418 (blocked after repeated 429s, ``block_after_429s``).
+    blocked_upgrades: int = 0
     idle_timeouts: int = 0
     slow_consumers: int = 0
+    #: Slow consumers cut because all queues together passed ``send_budget_bytes``.
+    send_budget_cuts: int = 0
     rest_requests: int = 0
+    #: Control requests refused (non-loopback Host or Origin, token, Content-Type).
+    control_refused: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
