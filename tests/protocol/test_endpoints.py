@@ -160,6 +160,10 @@ def test_401_403_stay_authentication_errors() -> None:
         (b'{"error":{"name":"x","message":"blocked","retry_after":77}}', 77.0),
         (b'{"error":{"name":"x"},"block":9}', 9.0),
         (b'{"error":{"name":"x","message":"try later"}}', None),
+        (b'{"error":{"name":"x"}}', None),  # no message at all
+        # a negative or infinite field is no block time: the message still may say one
+        (b'{"error":{"retry_after":-5,"message":"blocked for 3 seconds"}}', 3.0),
+        (b'{"error":{"name":"x"},"retry_after":1e999}', None),
         (b'{"error":{"name":"x","message":"blocked for 120 seconds","retry_after":true}}', 120.0),
         (b"<html>teapot</html>", None),
         (b"[1]", None),
