@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from upbitws.redis._client import RedisStoreError
 from upbitws.redis.keys import GroupKeys
 from upbitws.redis.store import FENCED, Store, TradeRow
-from upbitws.redis._client import RedisStoreError
 
 CODE = "KRW-BTC"
 

@@ -167,6 +167,9 @@ def build_app() -> typer.Typer:
     from upbitws.cli.demo import demo
 
     app.command()(demo)
+    from upbitws.cli.collect import collect
+
+    app.command()(collect)
     try:
         from upbitws.cli.simulate import simulate
     except ImportError:  # pragma: no cover - the simulator command is part of the package

@@ -119,7 +119,9 @@ class LeaseKeeper:
         deadline = self._deadline.get(shard)
         return deadline is not None and now < deadline
 
-    def plan(self, now: float, members: Iterable[str], owners: Mapping[int, str | None]) -> LeasePlan:
+    def plan(
+        self, now: float, members: Iterable[str], owners: Mapping[int, str | None]
+    ) -> LeasePlan:
         """The actions of one tick.
 
         ``members``: the live members of the group as Redis reports them (this collector is
