@@ -170,6 +170,9 @@ def build_app() -> typer.Typer:
     from upbitws.cli.collect import collect
 
     app.command()(collect)
+    from upbitws.cli.tail import tail
+
+    app.command()(tail)
     try:
         from upbitws.cli.simulate import simulate
     except ImportError:  # pragma: no cover - the simulator command is part of the package

@@ -30,7 +30,7 @@ import msgspec
 from upbitws.exceptions import ConfigurationError, StreamClosedError
 from upbitws.models import RecoveredTrade
 from upbitws.protocol.codec import decode
-from upbitws.redis._client import RedisStoreError, open_client, redis_errors
+from upbitws.redis._client import RedisStoreError, check_url, open_client, redis_errors
 from upbitws.redis.keys import TYPES, GroupKeys
 
 __all__ = ["RedisSubscription", "subscribe"]
@@ -65,6 +65,7 @@ class RedisSubscription:
         if not consumer_group or not consumer:
             raise ConfigurationError("consumer_group and consumer must not be empty")
         GroupKeys(group, 1)  # validates the group name
+        check_url(redis_url)
         self.group = group
         self.consumer_group = consumer_group
         self.consumer = consumer
@@ -120,13 +121,11 @@ class RedisSubscription:
             )
         keys = GroupKeys(self.group, int(shards))
         self._keys = [keys.stream(t, c) for t in self.types for c in self.codes]
-        import redis.exceptions  # after open_client proved redis-py is installed
-
         for key in self._keys:
             try:
                 await client.xgroup_create(key, self.consumer_group, self._start, mkstream=True)
-            except redis.exceptions.ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
+            except self._errors as exc:
+                if "BUSYGROUP" not in str(exc):  # the group exists already: join it
                     raise RedisStoreError(f"XGROUP CREATE {key}: {exc}") from exc
 
     async def aclose(self) -> None:
