@@ -48,6 +48,10 @@ log = logging.getLogger("upbitws.redis")
 
 _SUBSCRIBE = {"trade": upbitws.trade, "ticker": upbitws.ticker, "orderbook": upbitws.orderbook}
 _CLASSES = ((Trade, "trade"), (Ticker, "ticker"), (Orderbook, "orderbook"))
+#: Messages per pipelined round trip, and per script call: a bounded time in Redis per call
+#: (scripts block the server) and a bounded delay for the lease renewals queued behind.
+_MAX_BATCH = 4096
+_MAX_CALL = 512
 
 
 @dataclass(slots=True)
@@ -104,6 +108,8 @@ class Collector:
         self.stats = CollectorStats()
         self._maxlen, self._dedupe = maxlen, dedupe
         self._options = dict(stream_options or {})
+        if not self._options.get("backfill", True):
+            raise ConfigurationError("a collector needs backfill=True: takeovers resume from REST")
         self._latency_samples = latency_samples
         self._store: Store | None = None
         self._stream: Stream | None = None
@@ -116,6 +122,7 @@ class Collector:
         self._batch: list[tuple[int, Any]] = []
         self._wake = asyncio.Event()
         self._poke = asyncio.Event()
+        self._stopping = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -131,9 +138,16 @@ class Collector:
                 leases = group.create_task(self._leases(), name="upbitws-leases")
                 writer = group.create_task(self._writer(), name="upbitws-writer")
                 await stop.wait()
-                leases.cancel()
+                # Flags, not cancellation: a lease request cut short by a cancel could leave a
+                # lease taken in Redis but unknown here (and redis-py may swallow a cancel).
+                self._stopping = True
+                self._poke.set()
+                await leases
+                if self._stream is not None:
+                    await self._stream.aclose()  # the pump ends
+                self._wake.set()
+                await writer  # writes what was received, then ends
                 await self._shutdown()
-                writer.cancel()
         finally:
             self._group = None
             if self._stream is not None:
@@ -141,11 +155,8 @@ class Collector:
             await client.aclose()
 
     async def _shutdown(self) -> None:
-        """Stop streaming, write what was received, release every lease, leave the group."""
+        """Release every lease and leave the group (streaming stopped, everything written)."""
         assert self._store is not None
-        if self._stream is not None:
-            await self._stream.aclose()
-        await self._flush()
         for shard, token in sorted(self._tokens.items()):
             await self._store.release(shard, token)
             await self._store.log(event="released", shard=shard, member=self.member, t=time.time())
@@ -162,7 +173,7 @@ class Collector:
         # together see each other and do not take everything first and hand it over after.
         await store.heartbeat(self.member, keeper.ttl)
         await asyncio.sleep(min(keeper.renew_every, 0.5))
-        while True:
+        while not self._stopping:
             now = time.monotonic()
             members = await store.heartbeat(self.member, keeper.ttl)
             values = await store.owners()
@@ -316,9 +327,16 @@ class Collector:
             await self._wake.wait()
             self._wake.clear()
             await self._flush()
+            if self._stopping and not self._batch:
+                return
 
     async def _flush(self) -> None:
-        batch, self._batch = self._batch, []
+        batch = self._batch
+        if len(batch) > _MAX_BATCH:  # bound one round trip (and the scripts' time in Redis)
+            batch, self._batch = batch[:_MAX_BATCH], batch[_MAX_BATCH:]
+            self._wake.set()
+        else:
+            self._batch = []
         if not batch:
             return
         store, stats = self._store, self.stats
@@ -340,11 +358,13 @@ class Collector:
             if token is None:
                 stats.dropped += len(rows)
                 continue
-            if type_ == "trade":
-                store.queue_trades(pipe, code, token, [_trade_row(r, m) for r, m in rows])
-            else:
-                store.queue_plain(pipe, type_, code, token, [(encode(m), r) for r, m in rows])
-            queued.append((type_, shard, len(rows)))
+            for at in range(0, len(rows), _MAX_CALL):
+                chunk = rows[at : at + _MAX_CALL]
+                if type_ == "trade":
+                    store.queue_trades(pipe, code, token, [_trade_row(r, m) for r, m in chunk])
+                else:
+                    store.queue_plain(pipe, type_, code, token, [(encode(m), r) for r, m in chunk])
+                queued.append((type_, shard, len(chunk)))
         if not queued:
             return
         results = await store.execute(pipe)

@@ -49,17 +49,19 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
 """
 
-# KEYS: lease, stream, seen. ARGV: token, maxlen, dedupe, then (sid, ts, m, rt, src)*.
+# One argument per message ("SID TS RT SRC MESSAGE", "RT MESSAGE"): redis-py packs every
+# argument in Python, so five arguments per trade cost more than the script does.
+# KEYS: lease, stream, seen. ARGV: token, maxlen, dedupe, then one "SID TS RT SRC M" each.
 _APPEND_TRADES: Final = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local added = 0
-for i = 4, #ARGV, 5 do
-  if redis.call('ZADD', KEYS[3], 'NX', ARGV[i + 1], ARGV[i]) == 1 then
-    local fields = {'sid', ARGV[i], 'ts', ARGV[i + 1], 'm', ARGV[i + 2], 'rt', ARGV[i + 3],
-                    'w', ARGV[1]}
-    if ARGV[i + 4] ~= '' then
+for i = 4, #ARGV do
+  local sid, ts, rt, src, m = string.match(ARGV[i], '^(%d+) (%d+) (%d+) (%a*) (.*)$')
+  if redis.call('ZADD', KEYS[3], 'NX', ts, sid) == 1 then
+    local fields = {'sid', sid, 'ts', ts, 'm', m, 'rt', rt, 'w', ARGV[1]}
+    if src ~= '' then
       fields[#fields + 1] = 'src'
-      fields[#fields + 1] = ARGV[i + 4]
+      fields[#fields + 1] = src
     end
     if ARGV[2] == '0' then
       redis.call('XADD', KEYS[2], '*', unpack(fields))
@@ -76,21 +78,21 @@ end
 return added
 """
 
-# KEYS: lease, stream, latest hash. ARGV: token, maxlen, code, then (m, rt)*.
+# KEYS: lease, stream, latest hash. ARGV: token, maxlen, code, then one "RT M" each.
 _APPEND_PLAIN: Final = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local n = 0
-for i = 4, #ARGV, 2 do
+local m
+for i = 4, #ARGV do
+  local rt
+  rt, m = string.match(ARGV[i], '^(%d+) (.*)$')
   if ARGV[2] == '0' then
-    redis.call('XADD', KEYS[2], '*', 'm', ARGV[i], 'rt', ARGV[i + 1], 'w', ARGV[1])
+    redis.call('XADD', KEYS[2], '*', 'm', m, 'rt', rt, 'w', ARGV[1])
   else
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[i], 'rt', ARGV[i + 1],
-               'w', ARGV[1])
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'm', m, 'rt', rt, 'w', ARGV[1])
   end
-  n = n + 1
 end
-if n > 0 then redis.call('HSET', KEYS[3], ARGV[3], ARGV[#ARGV - 1]) end
-return n
+if m then redis.call('HSET', KEYS[3], ARGV[3], m) end
+return #ARGV - 3
 """
 
 # KEYS: members. ARGV: member, ttl ms (0: leave). Returns the live members.
@@ -216,14 +218,11 @@ class Store:
         """Queue one fenced, deduplicated append of ``rows`` on ``pipe`` (a pipeline)."""
         keys = self.keys
         args: list[Any] = [token, self.maxlen, self.dedupe]
-        for row in rows:
-            args += (
-                row.sequential_id,
-                row.trade_timestamp,
-                row.message,
-                row.received_us,
-                row.source,
-            )
+        args += [
+            b"%d %d %d %s %s"
+            % (r.sequential_id, r.trade_timestamp, r.received_us, r.source.encode(), r.message)
+            for r in rows
+        ]
         shard = keys.shard(code)
         _queue(
             pipe,
@@ -239,8 +238,7 @@ class Store:
         that also sets the code's latest value."""
         keys = self.keys
         args: list[Any] = [token, self.maxlen, code]
-        for message, received in rows:
-            args += (message, received)
+        args += [b"%d %s" % (received, message) for message, received in rows]
         shard = keys.shard(code)
         stream, latest = keys.stream(type_, code), keys.latest(type_, code)
         _queue(pipe, self._plain, [keys.lease(shard), stream, latest], args)
