@@ -120,17 +120,22 @@ async def test_two_consumers_split_the_entries_and_a_killed_ones_are_claimed(
         consumer_group="cg",
         consumer="b",
         start="0",
-        claim_after=1.0,
+        claim_after=3.0,  # long enough to see "a" hold entries before "b" claims them
     )
     b_got: list[tuple[str, int]] = []
 
+    done = asyncio.Event()
+
     async def consume() -> None:
         async for m in b:  # appended one by one: the test watches the list grow
-            b_got.append((m.code, m.sequential_id))  # noqa: PERF401
+            if done.is_set():
+                return
+            b_got.append((m.code, m.sequential_id))
+            await asyncio.sleep(0.005)  # "b" does some work per message; "a" is faster
 
     command = [sys.executable, "-m", "upbitws", "tail", "trade", *CODES, "--redis"]
     command += [redis_server.url, "--group", "g", "--consumer-group", "cg"]
-    command += ["--consumer", "a", "--jsonl", "--claim-after", "1"]
+    command += ["--consumer", "a", "--jsonl", "--claim-after", "30"]
     written: list[tuple[str, int]] = []
     async with b, asyncio.TaskGroup() as tasks:
         reader = tasks.create_task(consume())
@@ -138,7 +143,12 @@ async def test_two_consumers_split_the_entries_and_a_killed_ones_are_claimed(
         # holding entries it read and never acknowledged. Then it is killed.
         a = _spawn(command)
         try:
-            await asyncio.sleep(1.5)  # "a" is up and reading
+
+            async def a_reads() -> bool:  # blocked readers are served in turn: "a" gets one
+                written.extend(await writer.write(1))
+                return await _consumers(client, writer.keys)
+
+            await wait_for(a_reads, 20, "'a' to be reading")
             for _ in range(60):
                 written += await writer.write(10)
                 await asyncio.sleep(0.02)
@@ -152,16 +162,20 @@ async def test_two_consumers_split_the_entries_and_a_killed_ones_are_claimed(
             if a.poll() is None:
                 a.kill()
                 a.wait(5)
+            if a.stdout is not None:
+                a.stdout.close()
         a_got = [(m["code"], m["sequential_id"]) for m in map(json.loads, out.splitlines())]
 
         async def all_seen() -> bool:
             return set(a_got) | set(b_got) >= set(written)
 
         await wait_for(all_seen, 15, "every entry to be read by someone")
-        reader.cancel()
+        done.set()
+        await writer.write(1)  # wakes "b", which stops before taking it
+        await reader
     for key in (writer.keys.stream("trade", c) for c in CODES):
         assert (await client.xpending(key, "cg"))["pending"] == 0
-    assert len(set(written)) == 1200
+    assert len(set(written)) == len(written) >= 1200
     assert a_got  # both took a share while both were alive
     assert b_before_kill
     assert a_pending > 0
@@ -173,6 +187,15 @@ def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(os.environ)
     )
+
+
+async def _consumers(client: Any, keys: GroupKeys) -> bool:
+    """Whether consumer "a" has read something (it exists in a stream's group then)."""
+    for code in CODES:
+        names = {c["name"] for c in await client.xinfo_consumers(keys.stream("trade", code), "cg")}
+        if b"a" in names or "a" in names:
+            return True
+    return False
 
 
 async def _pending_of(client: Any, keys: GroupKeys, consumer: str) -> int:
