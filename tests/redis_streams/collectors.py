@@ -107,3 +107,58 @@ async def ready_after(
 
 async def stored_trades(client: Any, keys: GroupKeys, code: str) -> list[dict[bytes, bytes]]:
     return [fields for _id, fields in await client.xrange(keys.stream("trade", code))]
+
+
+@dataclass
+class Tape:
+    """One market's trades in Redis against the simulator's history."""
+
+    code: str
+    expected: int  # trades the simulator made in the window
+    missing: list[int]
+    duplicated: int
+    unknown: list[int]  # stored in the window, never traded
+    recovered: int  # stored from REST
+
+
+async def snapshot_and_catch_up(
+    client: Any, keys: GroupKeys, sim: Any, codes: Sequence[str]
+) -> dict[str, Any]:
+    """The simulator's history now (the run window's end), once Redis holds its newest trade."""
+    truth = {code: sim.trades(code) for code in codes}
+
+    async def caught_up() -> bool:
+        for code in codes:
+            stored = {int(f[b"sid"]) for f in await stored_trades(client, keys, code)}
+            if truth[code][-1].sequential_id not in stored:
+                return False
+        return True
+
+    await wait_for(caught_up, 10, "the collectors to catch up")
+    return truth
+
+
+async def compare(client: Any, keys: GroupKeys, truth: dict[str, Any]) -> list[Tape]:
+    """Per market: Redis against the simulator from the first stored trade's millisecond
+    (exclusive: trades of that millisecond may predate the first subscription) to the end."""
+    tapes = []
+    for code, trades in truth.items():
+        fields = await stored_trades(client, keys, code)
+        ids = [int(f[b"sid"]) for f in fields]
+        first_ts = int(fields[0][b"ts"])
+        end_ts = trades[-1].trade_timestamp
+        expected = {t.sequential_id for t in trades if first_ts < t.trade_timestamp <= end_ts}
+        window = {
+            sid for sid, f in zip(ids, fields, strict=True) if first_ts < int(f[b"ts"]) <= end_ts
+        }
+        tapes.append(
+            Tape(
+                code,
+                len(expected),
+                sorted(expected - set(ids)),
+                len(ids) - len(set(ids)),
+                sorted(window - expected),
+                sum(f.get(b"src") == b"rest" for f in fields),
+            )
+        )
+    return tapes

@@ -18,9 +18,10 @@ from upbitws.simulator import Simulator
 from .collectors import (
     BUSY,
     collectors,
+    compare,
     holders,
     ready_after,
-    stored_trades,
+    snapshot_and_catch_up,
     wait_for,
 )
 from .conftest import RedisServer
@@ -81,44 +82,19 @@ async def test_three_collectors_one_killed_one_stopped_every_trade_exactly_once(
             await asyncio.sleep(1.0)
 
             # The run window ends at the newest trade the simulator published by now.
-            truth = {code: sim.trades(code) for code in BUSY}
-
-            async def caught_up() -> bool:
-                for code in BUSY:
-                    stored = {int(f[b"sid"]) for f in await stored_trades(client, keys, code)}
-                    if truth[code][-1].sequential_id not in stored:
-                        return False
-                return True
-
-            await wait_for(caught_up, 10, "the collectors to catch up")
+            truth = await snapshot_and_catch_up(client, keys, sim, BUSY)
             ps["c3"].signal(signal.SIGTERM)
             assert ps["c3"].process.wait(10) == 0, ps["c3"].log()
             stats = sim.stats()
 
-    report = []
-    recovered = 0
-    for code in BUSY:
-        fields = await stored_trades(client, keys, code)
-        ids = [int(f[b"sid"]) for f in fields]
-        recovered += sum(f.get(b"src") == b"rest" for f in fields)
-        first_ts = int(fields[0][b"ts"])
-        end_ts = truth[code][-1].trade_timestamp
-        # Trades of the first stored millisecond may predate the first subscription.
-        expected = {t.sequential_id for t in truth[code] if first_ts < t.trade_timestamp <= end_ts}
-        window = {
-            sid for sid, f in zip(ids, fields, strict=True) if first_ts < int(f[b"ts"]) <= end_ts
-        }
-        missing = expected - set(ids)
-        report.append((code, len(expected), len(missing), len(ids) - len(set(ids))))
-        assert not missing, (code, sorted(missing)[:10])
-        assert len(ids) == len(set(ids)), f"{code}: duplicated trades"
-        assert window == expected  # and nothing in the window the simulator never traded
-    print(
-        report,
-        f"recovered {recovered}, takeover kill {kill_takeover:.2f}s term {term_takeover:.2f}s",
-    )
-    assert sum(n for _c, n, _m, _d in report) > 500  # busy markets, a real run
-    assert recovered > 0  # the takeovers were filled from REST
+    tapes = await compare(client, keys, truth)
+    print(tapes, f"takeover kill {kill_takeover:.2f}s term {term_takeover:.2f}s")
+    for tape in tapes:
+        assert tape.missing == [], tape
+        assert tape.duplicated == 0, tape
+        assert tape.unknown == [], tape
+    assert sum(t.expected for t in tapes) > 500  # busy markets, a real run
+    assert sum(t.recovered for t in tapes) > 0  # the takeovers were filled from REST
     assert kill_takeover <= TTL + 3, kill_takeover
     assert term_takeover <= TTL + 3, term_takeover
     assert stats["rate_limited"] == 0  # no upgrade answered 429

@@ -12,7 +12,15 @@ from typing import Any
 from upbitws.redis.keys import GroupKeys
 from upbitws.simulator import Simulator
 
-from .collectors import BUSY, collectors, holders, ready_after, wait_for
+from .collectors import (
+    BUSY,
+    collectors,
+    compare,
+    holders,
+    ready_after,
+    snapshot_and_catch_up,
+    wait_for,
+)
 from .conftest import RedisServer
 
 TTL = 1.5
@@ -61,6 +69,7 @@ async def test_a_paused_owner_resumed_after_its_lease_writes_nothing(
             stale = await _entries_by(client, keys, old_tokens, int(resumed_at * 1000))
             during = await _entries_by(client, keys, old_tokens, int(stopped_at * 1000) + 100)
             now_held = {v for v in (await holders(client, keys)).values() if v}
+            truth = await snapshot_and_catch_up(client, keys, sim, MARKETS)
             ps["old"].signal(signal.SIGTERM)
             assert ps["old"].process.wait(10) == 0
             log = ps["old"].log()
@@ -74,3 +83,8 @@ async def test_a_paused_owner_resumed_after_its_lease_writes_nothing(
     assert any(v.startswith("old/") for v in now_held)  # alive again, with new tokens
     assert not now_held & old_tokens
     assert stopped_at < resumed_at
+    # And the tape is whole: nothing missing or twice through the pause and the hand-backs.
+    for tape in await compare(client, keys, truth):
+        assert tape.missing == [], tape
+        assert tape.duplicated == 0, tape
+        assert tape.unknown == [], tape

@@ -123,6 +123,7 @@ class Collector:
         self._wake = asyncio.Event()
         self._poke = asyncio.Event()
         self._stopping = False
+        self._budget: RedisConnectBudget | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -260,9 +261,15 @@ class Collector:
                 refused.add(code)  # only an existing stream refuses: retried next tick
             else:
                 self._awaiting[code] = self.keys.shard(code)
-        subs = [s for s in subs if s.codes[0] not in refused]
+        if refused:
+            # The stream still delivers (or still backfills) these codes from an earlier
+            # ownership: a fresh stream resumes every held market from Redis instead.
+            await self._restart_stream()
+            await self._subscribe_held()
+            return
         self._active.update(s.codes[0] for s in subs)
         if fresh:
+            assert self._budget is not None
             await self._budget.acquire(self._budget_key)
             await stream.start()
             assert self._group is not None
@@ -270,6 +277,14 @@ class Collector:
         elif subs:
             await stream.subscribe(*subs)
         await self._ready()
+
+    async def _restart_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        log.warning("restarting the stream to resume re-acquired markets from Redis")
+        self._active.clear()
+        self._awaiting.clear()
+        if stream is not None:
+            await stream.aclose()  # its pump ends; what it received is still written
 
     async def _ready(self) -> None:
         """Log shards whose every market is subscribed and backfilled (a takeover done)."""
