@@ -101,3 +101,22 @@ async def test_the_shard_count_of_a_group_is_fixed(client: Any) -> None:
     await Store(client, GroupKeys("g", 4)).configure()
     with pytest.raises(RedisStoreError, match="--shards 4"):
         await Store(client, GroupKeys("g", 8)).configure()
+
+
+def test_every_key_a_script_touches_is_in_the_shards_hash_slot() -> None:
+    from redis.crc import key_slot  # Redis Cluster's slot function, as redis-py computes it
+
+    keys = GroupKeys("prod", 16)
+    for code in ("KRW-BTC", "KRW-ETH", "BTC-XRP", "USDT-SOL"):
+        shard = keys.shard(code)
+        touched = [
+            keys.lease(shard),
+            keys.fence(shard),
+            keys.stream("trade", code),
+            keys.seen(code),
+            keys.stream("orderbook", code),
+            keys.latest("orderbook", code),
+        ]
+        assert len({key_slot(k.encode()) for k in touched}) == 1, touched
+    slots = {key_slot(keys.lease(s).encode()) for s in range(16)}
+    assert len(slots) > 8  # shards spread over the cluster's slots

@@ -118,7 +118,8 @@ class Collector:
         self._active: set[str] = set()  # codes subscribed for their held shard
         self._awaiting: dict[str, int] = {}  # resumed trade codes not yet backfilled
         self._started: dict[int, float] = {}  # shard -> when acquired (time.time())
-        self._fenced: set[int] = set()
+        self._fenced: set[str] = set()  # tokens Redis refused (not shards: a shard may
+        # have been taken again under a new token while the refused write was in flight)
         self._batch: list[tuple[int, Any]] = []
         self._wake = asyncio.Event()
         self._poke = asyncio.Event()
@@ -180,7 +181,8 @@ class Collector:
             values = await store.owners()
             owners = {s: v.partition("/")[0] if v else None for s, v in values.items()}
             plan = keeper.plan(now, members, owners)
-            lost = set(plan.lost) | self._fenced
+            lost = set(plan.lost)
+            lost |= {s for s in keeper.held if self._tokens.get(s) in self._fenced}
             lost |= {s for s in keeper.held if values.get(s) != self._tokens.get(s)}
             self._fenced.clear()
             for shard in sorted(lost):
@@ -363,7 +365,7 @@ class Collector:
                     groups.setdefault((type_, message.code), []).append((received, message))
                     break
         pipe = store.client.pipeline(transaction=False)
-        queued: list[tuple[str, int, int]] = []
+        queued: list[tuple[str, str, int]] = []
         for (type_, code), rows in groups.items():
             shard = self.keys.shard(code)
             token = self._tokens.get(shard)
@@ -379,16 +381,16 @@ class Collector:
                     store.queue_trades(pipe, code, token, [_trade_row(r, m) for r, m in chunk])
                 else:
                     store.queue_plain(pipe, type_, code, token, [(encode(m), r) for r, m in chunk])
-                queued.append((type_, shard, len(chunk)))
+                queued.append((type_, token, len(chunk)))
         if not queued:
             return
         results = await store.execute(pipe)
         done = time.time_ns() // 1000
         stats.batches += 1
-        for (type_, shard, count), result in zip(queued, results, strict=True):
+        for (type_, token, count), result in zip(queued, results, strict=True):
             if result == FENCED:
                 stats.fenced += count
-                self._fenced.add(shard)
+                self._fenced.add(token)
                 self._poke.set()
                 continue
             stats.written += int(result)
