@@ -37,6 +37,7 @@ SCALE = float(os.environ.get("UPBITWS_BENCH_SCALE", "1"))
 SATURATION_COUNT = int(200_000 * SCALE)
 LATENCY_RATE = 2_000
 LATENCY_COUNT = int(10_000 * SCALE)
+MARKETS_SECONDS = max(3.0, 10.0 * SCALE)
 
 
 def _free_port() -> int:
@@ -224,12 +225,61 @@ async def _latency(redis_url: str) -> dict[str, Any]:
     }
 
 
+async def _markets(redis_url: str) -> dict[str, Any]:
+    """Every KRW market of the simulator's catalog (35), trades and tickers, at 20x its model
+    rates: what one collector costs per message across many markets."""
+    from upbitws.simulator.catalog import _all_specs
+
+    codes = sorted(c for c in _all_specs() if c.startswith("KRW-"))
+    port = _free_port()
+    command = ["-m", "upbitws", "simulate", "--port", str(port), "--rate", "20"]
+    command += ["--markets", ",".join(codes)]
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable, *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    assert sim.stdout is not None
+    await asyncio.wait_for(sim.stdout.readline(), 30)
+    collector = Collector(
+        redis_url,
+        group="mkts",
+        markets=codes,
+        types=["trade", "ticker"],
+        shards=16,
+        url=f"ws://127.0.0.1:{port}/websocket/v1",
+        latency_samples=200_000,
+    )
+    stop = asyncio.Event()
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(collector.run(stop))
+            await asyncio.sleep(3.0)  # leases taken, subscribed
+            written0, cpu0, t0 = collector.stats.written, time.process_time(), time.monotonic()
+            await asyncio.sleep(MARKETS_SECONDS)
+            written1, cpu1, t1 = collector.stats.written, time.process_time(), time.monotonic()
+            stop.set()
+    finally:
+        await _stop_feed(sim)
+    n = written1 - written0
+    lat = collector.stats.latencies[2000:]
+    return {
+        "markets": len(codes),
+        "seconds": t1 - t0,
+        "msgs_per_s": n / (t1 - t0),
+        # The process's CPU (collector, its stream and the redis-py client; not Redis, not
+        # the simulator, which run in their own processes).
+        "cpu_us_per_msg": (cpu1 - cpu0) / n * 1e6 if n else 0.0,
+        "write_p50_ms": _pct(lat, 0.5) * 1000 if lat else 0.0,
+        "write_p99_ms": _pct(lat, 0.99) * 1000 if lat else 0.0,
+    }
+
+
 def main(out_dir: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = _start_redis(tmp)
         try:
             sat = asyncio.run(asyncio.wait_for(_saturation(url), 300))
             lat = asyncio.run(asyncio.wait_for(_latency(url), 300))
+            mkts = asyncio.run(asyncio.wait_for(_markets(url), 300))
         finally:
             proc.terminate()
             proc.wait(10)
@@ -238,7 +288,13 @@ def main(out_dir: Path) -> None:
         .stdout.split()[2]
         .removeprefix("v=")
     )
-    result = {"saturation": sat, "latency": lat, "redis": version, "scale": SCALE}
+    result = {
+        "saturation": sat,
+        "latency": lat,
+        "markets": mkts,
+        "redis": version,
+        "scale": SCALE,
+    }
     (out_dir / "redis_streams.json").write_text(json.dumps(result, indent=2) + "\n")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rate = f"@ {lat['rate']:,} msgs/s"
@@ -255,6 +311,18 @@ def main(out_dir: Path) -> None:
         (
             f"feed send → `subscribe` consumer, p50 / p99 {rate}",
             f"{lat['reader_p50_ms']:.2f} ms / {lat['reader_p99_ms']:.2f} ms",
+        ),
+        (
+            f"{mkts['markets']} KRW markets, trade + ticker: msgs/s written (simulator at 20x)",
+            f"{mkts['msgs_per_s']:,.0f}",
+        ),
+        (
+            "… collector process CPU per message (decode, encode, pipelined append)",
+            f"{mkts['cpu_us_per_msg']:.0f} µs",
+        ),
+        (
+            "… receipt → acknowledged write, p50 / p99",
+            f"{mkts['write_p50_ms']:.2f} ms / {mkts['write_p99_ms']:.2f} ms",
         ),
         (
             "Redis memory per million trade entries (used_memory)",

@@ -120,3 +120,25 @@ def test_every_key_a_script_touches_is_in_the_shards_hash_slot() -> None:
         assert len({key_slot(k.encode()) for k in touched}) == 1, touched
     slots = {key_slot(keys.lease(s).encode()) for s in range(16)}
     assert len(slots) > 8  # shards spread over the cluster's slots
+
+
+async def test_a_cancel_swallowed_below_us_is_honoured() -> None:
+    from upbitws.redis._client import honour_cancel
+
+    async def swallowing_call() -> str:  # what redis-py does to a cancel mid-command, at times
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            pass
+        return "reply"
+
+    async def our_call() -> str:
+        result = await swallowing_call()
+        honour_cancel()
+        return result
+
+    task = asyncio.create_task(our_call())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

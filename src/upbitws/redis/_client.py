@@ -3,11 +3,12 @@ translate its errors into :class:`RedisStoreError`."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from upbitws.exceptions import ConfigurationError, MissingExtraError, UpbitWSError
 
-__all__ = ["RedisStoreError", "check_url", "open_client", "redis_errors"]
+__all__ = ["RedisStoreError", "check_url", "honour_cancel", "open_client", "redis_errors"]
 
 
 class RedisStoreError(UpbitWSError):
@@ -29,6 +30,15 @@ def redis_errors() -> tuple[type[BaseException], ...]:
     import redis.exceptions  # imported after _module() proved redis-py is there
 
     return (redis.exceptions.RedisError, OSError)
+
+
+def honour_cancel() -> None:
+    """Raise ``CancelledError`` if the current task was cancelled during a redis-py call that
+    returned anyway: redis-py can swallow a cancel that arrives mid-command (seen under load
+    with ``XREADGROUP BLOCK``), and the task would then never end. Call after each command."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def check_url(url: str) -> str:

@@ -14,7 +14,7 @@ import os
 from typing import Any, Final, Protocol
 
 from upbitws.exceptions import ConfigurationError
-from upbitws.redis._client import RedisStoreError, redis_errors
+from upbitws.redis._client import RedisStoreError, honour_cancel, redis_errors
 from upbitws.redis.keys import GroupKeys
 
 __all__ = ["ConnectBudget", "RedisConnectBudget"]
@@ -81,6 +81,7 @@ class RedisConnectBudget:
                 )
             except self._errors as exc:
                 raise RedisStoreError(f"connect budget: {type(exc).__name__}: {exc}") from exc
+            honour_cancel()
             if not wait_us:
                 return
             await asyncio.sleep(int(wait_us) / 1_000_000)

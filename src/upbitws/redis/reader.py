@@ -30,7 +30,13 @@ import msgspec
 from upbitws.exceptions import ConfigurationError, StreamClosedError
 from upbitws.models import RecoveredTrade
 from upbitws.protocol.codec import decode
-from upbitws.redis._client import RedisStoreError, check_url, open_client, redis_errors
+from upbitws.redis._client import (
+    RedisStoreError,
+    check_url,
+    honour_cancel,
+    open_client,
+    redis_errors,
+)
 from upbitws.redis.keys import TYPES, GroupKeys
 
 __all__ = ["RedisSubscription", "subscribe"]
@@ -100,9 +106,11 @@ class RedisSubscription:
 
     async def _call(self, what: str, awaitable: Any) -> Any:
         try:
-            return await awaitable
+            result = await awaitable
         except self._errors as exc:
             raise RedisStoreError(f"Redis {what} failed: {type(exc).__name__}: {exc}") from exc
+        honour_cancel()
+        return result
 
     async def _open(self) -> None:
         if self._client is not None:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from upbitws.redis._client import RedisStoreError, redis_errors
+from upbitws.redis._client import RedisStoreError, honour_cancel, redis_errors
 from upbitws.redis.keys import GroupKeys
 
 __all__ = ["FENCED", "Store", "TradeRow"]
@@ -148,9 +148,11 @@ class Store:
 
     async def _call(self, what: str, awaitable: Any) -> Any:
         try:
-            return await awaitable
+            result = await awaitable
         except self._errors as exc:
             raise RedisStoreError(f"Redis {what} failed: {type(exc).__name__}: {exc}") from exc
+        honour_cancel()
+        return result
 
     # -- group configuration ----------------------------------------------------------------
 
