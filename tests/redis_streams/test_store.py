@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -126,10 +127,8 @@ async def test_a_cancel_swallowed_below_us_is_honoured() -> None:
     from upbitws.redis._client import honour_cancel
 
     async def swallowing_call() -> str:  # what redis-py does to a cancel mid-command, at times
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await asyncio.sleep(10)
-        except asyncio.CancelledError:
-            pass
         return "reply"
 
     async def our_call() -> str:
