@@ -253,7 +253,10 @@ class Connection:
                 await self._reader(ws)
                 keepalive.cancel()
                 sender.cancel()
-        except (ConnectionResetError, aiohttp.ClientError) as exc:
+        except* (ConnectionResetError, aiohttp.ClientError) as group:
+            # except*: the TaskGroup above wraps a ping or send that hit a closing transport
+            # in an ExceptionGroup, which a plain except never matched (the stream then died).
+            exc = group.exceptions[0]
             self._set_cause(ConnectionLostError(f"connection lost while sending: {exc}"))
         finally:
             self._ws = None
