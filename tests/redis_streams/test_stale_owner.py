@@ -16,6 +16,7 @@ from .collectors import (
     BUSY,
     collectors,
     compare,
+    events,
     holders,
     ready_after,
     snapshot_and_catch_up,
@@ -73,6 +74,8 @@ async def test_a_paused_owner_resumed_after_its_lease_writes_nothing(
             ps["old"].signal(signal.SIGTERM)
             assert ps["old"].process.wait(10) == 0
             log = ps["old"].log()
+            other_log = ps["new"].log()
+            group_log = [e for e in await events(client, keys) if e["event"] == "unrecoverable"]
 
     assert stale == 0, f"{stale} entries written with a lost lease after SIGCONT"
     assert during == 0
@@ -85,6 +88,6 @@ async def test_a_paused_owner_resumed_after_its_lease_writes_nothing(
     assert stopped_at < resumed_at
     # And the tape is whole: nothing missing or twice through the pause and the hand-backs.
     for tape in await compare(client, keys, truth):
-        assert tape.missing == [], tape
+        assert tape.missing == [], (tape, group_log, log[-2000:], other_log[-2000:])
         assert tape.duplicated == 0, tape
         assert tape.unknown == [], tape
