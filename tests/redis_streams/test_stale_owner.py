@@ -75,7 +75,7 @@ async def test_a_paused_owner_resumed_after_its_lease_writes_nothing(
             assert ps["old"].process.wait(10) == 0
             log = ps["old"].log()
             other_log = ps["new"].log()
-            group_log = [e for e in await events(client, keys) if e["event"] == "unrecoverable"]
+            group_log = await events(client, keys)
 
     assert stale == 0, f"{stale} entries written with a lost lease after SIGCONT"
     assert during == 0
@@ -88,6 +88,6 @@ async def test_a_paused_owner_resumed_after_its_lease_writes_nothing(
     assert stopped_at < resumed_at
     # And the tape is whole: nothing missing or twice through the pause and the hand-backs.
     for tape in await compare(client, keys, truth):
-        assert tape.missing == [], (tape, group_log, log[-2000:], other_log[-2000:])
+        assert tape.missing == [], (tape, group_log[-40:], log[-1500:], other_log[-1500:])
         assert tape.duplicated == 0, tape
         assert tape.unknown == [], tape

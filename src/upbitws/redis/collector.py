@@ -330,11 +330,17 @@ class Collector:
                 await self._ready()
 
     async def _pump(self, stream: Stream) -> None:
-        wake, stats = self._wake, self.stats
+        wake, stats, active = self._wake, self.stats, self._active
         with contextlib.suppress(upbitws.StreamClosedError):
             async for item in stream:
-                self._batch.append((time.time_ns() // 1000, item))  # the writer swaps the list
                 stats.received += 1
+                # Only markets this stream resumed for the current ownership: a server that
+                # still sends a released market (its unsubscribe not yet sent) must not add
+                # trades past a hole in Redis, or the next resume starts after the hole.
+                if item.code not in active or stream is not self._stream:
+                    stats.dropped += 1
+                    continue
+                self._batch.append((time.time_ns() // 1000, item))  # the writer swaps the list
                 wake.set()
 
     # -- writing ----------------------------------------------------------------------------
