@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-cli
 
 .PHONY: test test-matrix docs demo bench bench-decode bench-peers soak fuzz lint typecheck pytest \
-	clean venv prometheus-tools rules
+	clean venv prometheus-tools rules redis-server
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,10 +37,22 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict
 	$(VENV)/bin/mypy --strict tests
 
+# tests/redis_streams start real redis-server processes (Debian package): install it when
+# missing (as root), else stop with the exact command. Never a silent skip.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing redis-server (Debian package) for tests/redis_streams"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; \
+	  else \
+	    echo "error: tests need redis-server: sudo apt-get update && sudo apt-get install -y redis-server" >&2; \
+	    exit 1; \
+	  fi; }
+
 # Branch coverage, the CLI's subprocesses included (coverage's `patch = subprocess`): the
 # whole package has a floor (fail_under in pyproject.toml); protocol/ and models/, the pure
 # layers, are held at 100%.
-pytest: $(STAMP) prometheus-tools
+pytest: $(STAMP) prometheus-tools redis-server
 	rm -f .coverage .coverage.*
 	$(VENV)/bin/pytest -q --cov --cov-report=term
 	$(VENV)/bin/coverage report --fail-under=100 \
@@ -94,7 +106,7 @@ test-py%:
 demo: $(DEMO_STAMP)
 	PYTHONPATH=src $(PY) -m upbitws demo --duration 8
 
-bench: $(STAMP)
+bench: $(STAMP) redis-server
 	$(PY) bench/run.py
 
 bench-decode: $(STAMP)

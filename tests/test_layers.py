@@ -42,6 +42,8 @@ FORBIDDEN = {
     "metrics": {"upbitws.simulator", "upbitws.cli"},
     # on top of client/; the simulator reads recordings through protocol/recordfile.py
     "recording": {"upbitws.simulator", "upbitws.cli"},
+    # on top of client/; only redis/_client.py touches redis-py (one boundary)
+    "redis": {"upbitws.simulator", "upbitws.cli"},
 }
 
 
@@ -70,6 +72,15 @@ def _violations(layer: str) -> list[str]:
 def test_layer_imports_follow_the_arrows(layer: str) -> None:
     assert (PACKAGE / layer).is_dir()
     assert _violations(layer) == []
+
+
+def test_only_one_module_imports_redis_py() -> None:
+    importers = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if any(n == "redis" or n.startswith("redis.") for n in _imports(path))
+    ]
+    assert importers == ["redis/_client.py"]
 
 
 def test_the_checker_catches_a_violation(tmp_path: Path) -> None:

@@ -256,6 +256,11 @@ def build_app() -> typer.Typer:
 
     app.command(short_help="List Upbit's pairs with warning flags")(markets)
     app.command(short_help="Live view of markets and the connection")(watch)
+    from upbitws.cli.collect import collect
+    from upbitws.cli.tail import tail
+
+    app.command(short_help="Collect markets into Redis Streams, sharded")(collect)
+    app.command(short_help="Read a collector group's Redis Streams")(tail)
     try:
         from upbitws.cli.simulate import simulate
     except ImportError:  # pragma: no cover - the simulator command is part of the package

@@ -100,6 +100,7 @@ class _Gap:
         "first_held",
         "held",
         "intact",
+        "opened",
         "since",
     )
 
@@ -115,6 +116,7 @@ class _Gap:
         self.broken = False  # held lost trades during the current round
         self.evicted = False  # ... because the hold overflowed (not because of a drop)
         self.first_held = asyncio.Event()
+        self.opened = time.monotonic()
 
     def hold(self, trade: Trade[Any]) -> None:
         held = self.held
@@ -402,7 +404,11 @@ class TradeRecovery:
             if buffer.queued > buffer.queue_size // 2:
                 await asyncio.sleep(_POLL)  # the consumer is behind: fetching now would only
                 continue  # grow memory while the live edge moves on
-            remaining = self._up_at + FIRST_LIVE_WAIT - time.monotonic()
+            # Wait for a first live trade from when the connection came up or, for a code
+            # resumed on a running connection, from when its gap opened: its subscription may
+            # not be sent yet, and a REST read before it goes out would end the gap too soon.
+            start = max(self._up_at, gap.opened)
+            remaining = start + FIRST_LIVE_WAIT - time.monotonic()
             if not gap.held and remaining > 0:
                 gap.first_held.clear()
                 with contextlib.suppress(TimeoutError):
