@@ -11,7 +11,18 @@ import pytest
 from cli._proc import ENV, UPBITWS, arun, run
 from upbitws.simulator import Simulator
 
-COMMANDS = ["stream", "demo", "watch", "markets", "simulate"]
+COMMANDS = [
+    "stream",
+    "demo",
+    "watch",
+    "markets",
+    "record",
+    "replay",
+    "export",
+    "collect",
+    "tail",
+    "simulate",
+]
 _PLACEHOLDER = re.compile(r"<(str|int|float|bool|list\[[a-z]+\])>|\b(TEXT|FLOAT|INTEGER|BOOLEAN)\b")
 
 
@@ -46,17 +57,7 @@ def test_top_help_lists_commands_whole_and_version() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [
-        *COMMANDS[:-1],
-        pytest.param(
-            "simulate",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="simulate --help wraps its access-key default at a hyphen; "
-                "cli/simulate.py is the simulator work's file",
-            ),
-        ),
-    ],
+    COMMANDS,
 )
 def test_every_help_reads_well_at_80_columns(command: str) -> None:
     result = run(command, "--help")

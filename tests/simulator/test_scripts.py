@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
+
+from upbitws.simulator import DEFAULT_SECRET_KEY
 
 if TYPE_CHECKING:
     from upbitws.simulator import Simulator
@@ -50,9 +53,14 @@ async def test_upbit_docs_style_script_works_with_only_the_url_changed(
 
 
 @asynccontextmanager
-async def simulate(*args: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    """Run ``upbitws simulate ARGS`` and yield it with its URL; always killed at the end."""
-    env = {**os.environ, "UPBIT_SIM_SECRET_KEY": "k" * 64}
+async def simulate(
+    *args: str, secret: str | None = "k" * 64
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """Run ``upbitws simulate ARGS`` (with ``secret`` as UPBIT_SIM_SECRET_KEY; None: the
+    built-in test key) and yield it with its URL; always killed at the end."""
+    env = {k: v for k, v in os.environ.items() if k != "UPBIT_SIM_SECRET_KEY"}
+    if secret is not None:
+        env["UPBIT_SIM_SECRET_KEY"] = secret
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", LAUNCH, "--port", "0", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
@@ -112,3 +120,37 @@ async def test_cli_bench_feed(http: aiohttp.ClientSession) -> None:
         assert b"sent 500 frames" in line
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_the_printed_export_lines_open_a_private_stream() -> None:
+    """``upbitws simulate`` prints its built-in test keys as shell ``export`` lines; with them
+    in the environment ``upbitws stream myAsset`` authenticates against it (and the stream
+    prints no secret)."""
+    async with simulate(secret=None) as (proc, url):
+        assert proc.stdout is not None
+        exports: dict[str, str] = {}
+        while len(exports) < 2:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode().strip()
+            assert line, "the simulator ended its banner without the export lines"
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").partition("=")
+                exports[name] = shlex.split(value)[0]
+        assert set(exports) == {"UPBIT_OPEN_API_ACCESS_KEY", "UPBIT_OPEN_API_SECRET_KEY"}
+        assert exports["UPBIT_OPEN_API_SECRET_KEY"] == DEFAULT_SECRET_KEY
+        ws = url.replace("http://", "ws://") + "/websocket/v1"
+        stream = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "upbitws", "stream", "myAsset", "--url", ws,
+            "--duration", "1.5", "--log-level", "debug",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, **exports},
+        )  # fmt: skip
+        try:
+            out, err = await asyncio.wait_for(stream.communicate(), 20)
+        finally:
+            if stream.returncode is None:
+                stream.kill()
+                await stream.wait()
+    text = (out + err).decode()
+    assert stream.returncode == 0, text
+    assert "connected private" in text
+    assert DEFAULT_SECRET_KEY not in text

@@ -83,14 +83,18 @@ def collect(
     ] = 100_000,
     dedupe: Annotated[int, typer.Option(help="Trade ids remembered per market in Redis")] = 4096,
     member: Annotated[
-        str | None, typer.Option(help="This collector's name (default: host-pid-random)")
+        str | None,
+        typer.Option(
+            help="This collector's name (default: the host name, the pid and a random suffix)"
+        ),
     ] = None,
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus metrics on this port")
     ] = None,
     log_level: Annotated[str, typer.Option(help="Log level on stderr")] = "WARNING",
 ) -> None:
-    """Collect Upbit data into Redis Streams as one member of a sharded, failover-safe group."""
+    """Collect Upbit data into Redis Streams as one member of a sharded group that survives
+    the loss of any member."""
     from upbitws.cli._app import _logging
 
     _logging(log_level)

@@ -32,7 +32,7 @@ def replay(
         str | None, typer.Option(help="Only these types, comma-separated (trade,ticker)")
     ] = None,
     codes: Annotated[
-        str | None, typer.Option(help="Only these markets, comma-separated (KRW-BTC,KRW-ETH)")
+        str | None, typer.Option(help="Only these markets (codes, comma-separated)")
     ] = None,
     numbers: Annotated[NumbersChoice, typer.Option(help="Exact or float")] = NumbersChoice.decimal,
     log_level: Annotated[str, typer.Option(help="Log level on stderr")] = "WARNING",

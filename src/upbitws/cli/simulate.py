@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import signal
 import sys
 from enum import StrEnum
@@ -67,7 +68,12 @@ def simulate(
     ] = 10.0,
     rate: Annotated[float, typer.Option(help="Trade-rate multiplier for every market")] = 1.0,
     access_key: Annotated[
-        str, typer.Option(envvar="UPBIT_SIM_ACCESS_KEY", help="The simulator's access key")
+        str,
+        typer.Option(
+            envvar="UPBIT_SIM_ACCESS_KEY",
+            help="The simulator's access key (default: a built-in test key)",
+            show_default=False,
+        ),
     ] = DEFAULT_ACCESS_KEY,
     secret_key: Annotated[
         str | None,
@@ -202,6 +208,25 @@ async def _until_signalled() -> None:
                 loop.remove_signal_handler(sig)
 
 
+def _key_exports(sim: Simulator) -> list[str]:
+    """The shell lines that point the client at the simulator's keys. The built-in test keys
+    are printed whole (they open nothing but this simulator); a secret the user chose
+    (``--secret-key`` / ``UPBIT_SIM_SECRET_KEY``) is never printed, only referred to."""
+    config = sim.config
+    access = f"export UPBIT_OPEN_API_ACCESS_KEY={shlex.quote(config.access_key)}"
+    if config.secret_key == DEFAULT_SECRET_KEY:
+        return [
+            "# the simulator's built-in test keys (not Upbit's), for private streams against it:",
+            access,
+            f"export UPBIT_OPEN_API_SECRET_KEY={shlex.quote(config.secret_key)}",
+        ]
+    return [
+        "# for private streams against it (the secret is the one you set, not printed):",
+        access,
+        'export UPBIT_OPEN_API_SECRET_KEY="$UPBIT_SIM_SECRET_KEY"',
+    ]
+
+
 def _announce(url: str, *lines: str) -> None:
     print(f"upbitws simulator listening on {url}", flush=True)
     for line in lines:
@@ -216,6 +241,7 @@ async def _serve(sim: Simulator) -> None:
             f"public   {sim.ws_url}",
             f"private  {sim.private_ws_url}  (access key {sim.config.access_key})",
             f"markets  {markets}",
+            *_key_exports(sim),
         )
         await _until_signalled()
     print("upbitws simulator stopped", file=sys.stderr, flush=True)

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import msgspec
 from aiohttp import web
 
+from upbitws.credentials import Credentials
 from upbitws.models import StreamType, Trade
 from upbitws.simulator.account import Account, OrderError
 from upbitws.simulator.auth import HTTP_401, AuthFailure, JWTVerifier
@@ -287,6 +288,12 @@ class Simulator:
     def private_ws_url(self) -> str:
         """``ws://host:port/websocket/v1/private``: myOrder, myAsset (Bearer JWT)."""
         return f"ws://{self.host}:{self.port}{PRIVATE_PATH}"
+
+    @property
+    def credentials(self) -> Credentials:
+        """The simulator's key pair as :class:`upbitws.Credentials` (test keys, never Upbit's):
+        ``connect(..., url=sim.ws_url, credentials=sim.credentials)`` for private types."""
+        return Credentials(self.config.access_key, self.config.secret_key)
 
     # -- in-process control (same operations as the /_sim routes) --------------------------
     def place_order(
